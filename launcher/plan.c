@@ -1,0 +1,105 @@
+/* plan.c: the pure planner: paths, host operations and the QEMU argv of
+ * one VM. The engine that applies the operations is in engine.c. */
+#include "plan.h"
+#include "hostfs.h"
+#include "qemu_argv.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void paths_build(const struct profile *p, struct vm_paths *vp)
+{
+	const char *n = p->vm.name;
+
+	vp->run_dir = xstrdup("/run/vmrun");
+	vp->journal = xasprintf("/run/vmrun/%s.json", n);
+	vp->lock = xasprintf("/run/vmrun/%s.lock", n);
+	vp->qmp = xasprintf("/run/vmrun/%s.qmp", n);
+	vp->ctl = xasprintf("/run/vmrun/%s.ctl", n);
+	vp->battery = xasprintf("/run/vmrun/%s-battery.aml", n);
+	vp->swtpm_sock = xasprintf("/run/vmrun/%s-swtpm.sock", n);
+	vp->state_dir = xstrdup(p->vm.state_dir);
+	vp->vars = xstrdup(p->firmware.vars);
+	vp->tpm_state = xstrdup(p->tpm.state);
+	vp->log = xasprintf("%s/%s.log", p->vm.state_dir, n);
+}
+
+static void paths_free(struct vm_paths *vp)
+{
+	free(vp->run_dir);
+	free(vp->journal);
+	free(vp->lock);
+	free(vp->qmp);
+	free(vp->ctl);
+	free(vp->battery);
+	free(vp->swtpm_sock);
+	free(vp->hugepage_dir);
+	free(vp->state_dir);
+	free(vp->vars);
+	free(vp->tpm_state);
+	free(vp->log);
+	memset(vp, 0, sizeof(*vp));
+}
+
+void plan_add(struct plan *plan, const struct op_type *type,
+	      json_object *args, const char *fmt, ...)
+{
+	struct op *op;
+	va_list ap;
+	int r;
+
+	plan->ops = xrealloc(plan->ops, (plan->nops + 1) * sizeof(*op));
+	op = &plan->ops[plan->nops++];
+	memset(op, 0, sizeof(*op));
+	op->type = type;
+	op->args = args ? args : json_object_new_object();
+	va_start(ap, fmt);
+	r = vasprintf(&op->desc, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		op->desc = xstrdup(type->name);
+}
+
+void plan_warn(struct plan *plan, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (s)
+		strv_add(&plan->warnings, s);
+	free(s);
+}
+
+int plan_build(const struct profile *p, const struct host *h,
+	       struct plan *plan, struct vr_error *err)
+{
+	int r;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->profile = p;
+	paths_build(p, &plan->paths);
+	r = qemu_argv_build(p, h, &plan->paths, &plan->argv, &plan->warnings,
+			    err);
+	if (r)
+		plan_free(plan);
+	return r;
+}
+
+void plan_free(struct plan *plan)
+{
+	for (size_t i = 0; i < plan->nops; i++) {
+		free(plan->ops[i].desc);
+		json_object_put(plan->ops[i].args);
+		json_object_put(plan->ops[i].saved);
+	}
+	free(plan->ops);
+	paths_free(&plan->paths);
+	strv_free(&plan->argv);
+	strv_free(&plan->warnings);
+	memset(plan, 0, sizeof(*plan));
+}

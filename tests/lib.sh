@@ -1,0 +1,55 @@
+# tests/lib.sh: sourced by the shell suites (tests/t_*.sh). TAP output,
+# temporary folders removed on exit, and the paths of the builds.
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VMRUN=${VMRUN:-$TOP/build/san/vmrun}
+VMRUN_PLAIN=$TOP/build/vmrun
+FAKEHOST=$TOP/tests/fakehost/fakehost
+SHARED=${VMRUN_SHARED:-$(cd "$TOP/.." && pwd)/shared}
+FIXTURES=$SHARED/fixtures/hosts
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:verify_asan_link_order=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+_n=0
+_failed=0
+TMP=$(mktemp -d /tmp/vmrun-test.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+ok() {
+	_n=$((_n + 1))
+	echo "ok $_n - $*"
+}
+
+not_ok() {
+	_n=$((_n + 1))
+	_failed=$((_failed + 1))
+	echo "not ok $_n - $*"
+}
+
+# check NAME COMMAND...: one test case from a command's exit status.
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# expect_eq NAME WANT GOT
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		printf '#   want: %s\n#   got:  %s\n' "$2" "$3"
+	fi
+}
+
+# skip NAME REASON: a case that cannot run here (counted as passed only
+# when the reason is outside the project, e.g. no QEMU binary).
+skip() {
+	_n=$((_n + 1))
+	echo "ok $_n - $1 # SKIP $2"
+}
+
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+}
