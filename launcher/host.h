@@ -9,8 +9,8 @@
 #include "error.h"
 #include "util.h"
 
-#define PCI_CLASS_VGA 0x0300
-#define PCI_CLASS_AUDIO 0x0403
+#define PCI_CLASS_VGA	     0x0300
+#define PCI_CLASS_AUDIO	     0x0403
 #define PCI_CLASS_BRIDGE_PCI 0x0604
 
 struct host_pci {
@@ -23,8 +23,9 @@ struct host_pci {
 	int iommu_group;		 /* -1 when no IOMMU */
 	int numa_node;			 /* -1 when unknown */
 	bool boot_vga;
-	bool is_bridge; /* header type 1 (PCI-to-PCI) or class 0x0604 */
-	char name[256]; /* "Vendor Device" from libpci's ID database */
+	bool is_bridge;	       /* header type 1 (PCI-to-PCI) or class 0x0604 */
+	char name[256];	       /* "Vendor Device" from libpci's ID database */
+	char reset_method[64]; /* sysfs reset_method ("flr bus"), "" if none */
 };
 
 struct host_node {
@@ -49,9 +50,11 @@ struct host {
 	struct host_pci *pci;
 	size_t npci;
 	int ncpus;
-	int *core_of;	   /* [ncpus] core id of each CPU (SMT siblings equal) */
+	/* [ncpus] core of each CPU: the lowest CPU among its SMT siblings, so
+	 * siblings are equal; -1 for an offline CPU */
+	int *core_of;
 	int threads_per_core;
-	bool cpu_amd;	   /* AuthenticAMD: topoext for SMT guests */
+	bool cpu_amd; /* AuthenticAMD: topoext for SMT guests */
 	struct host_node *nodes;
 	size_t nnodes;
 	struct host_hugepool *pools;
@@ -81,6 +84,9 @@ const struct host_pci *host_pci_find(const struct host *h,
 				     const struct pci_addr *a);
 /* Enumerate PCI functions with libpci (sysfs under the host root). */
 int host_pci_scan(struct host *h, struct vr_error *err);
+/* Parse `qemu -version` output ("QEMU emulator version 7.2.22 ...") into
+ * q's version numbers. 0, or -EINVAL when it is not there. */
+int host_qemu_parse_version(const char *out, struct host_qemu *q);
 /* The pool for (node, size), or NULL. */
 const struct host_hugepool *host_pool_find(const struct host *h, int node,
 					   unsigned long size_kb);

@@ -1,181 +1,165 @@
-/* main.c: the command line of vmrun. It parses global options and
- * dispatches to one command; commands live in their own modules. */
+/* main.c: the command line of vmrun. It parses the options and dispatches
+ * to one command (commands.c); nothing else happens here. */
+#include "commands.h"
 #include "error.h"
 #include "hostfs.h"
-#include "plan.h"
-#include "vm.h"
+#include "log.h"
 
 #include <getopt.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define VMRUN_VERSION "0.1.0"
 
-enum exit_code {
-	EXIT_OK = 0,
-	EXIT_FAIL = 1,  /* the command failed; the host is as it was */
-	EXIT_USAGE = 2, /* bad command line */
-};
+enum arg_kind { ARG_PROFILE, ARG_NAME, ARG_OPT_NAME };
 
 struct cmd {
-	const char *name;
-	const char *args;
+	const char *name; /* NULL: the default command, `vmrun PROFILE` */
+	enum arg_kind arg;
 	const char *help;
-	int (*run)(int argc, char **argv, struct vr_error *err);
 };
 
-static int cmd_dry_run(int argc, char **argv, struct vr_error *err);
-static int cmd_print_argv(int argc, char **argv, struct vr_error *err);
-static int cmd_prepare(int argc, char **argv, struct vr_error *err);
-static int cmd_restore(int argc, char **argv, struct vr_error *err);
-
 static const struct cmd cmds[] = {
-	{"--dry-run", "PROFILE",
+	{NULL, ARG_PROFILE,
+	 "run the VM: prepare the host, start QEMU, supervise it, and put "
+	 "the host back when it ends (--detach: return once the guest "
+	 "runs)"},
+	{"--dry-run", ARG_PROFILE,
 	 "print the planned host changes and the QEMU command line; change "
-	 "nothing",
-	 cmd_dry_run},
-	{"--print-argv", "PROFILE",
-	 "print only the QEMU argv, one argument per line", cmd_print_argv},
-	{"prepare", "PROFILE",
-	 "apply the host changes and leave them in place (undo with restore)",
-	 cmd_prepare},
-	{"restore", "NAME",
-	 "undo the host changes a vmrun of VM NAME left behind", cmd_restore},
+	 "nothing"},
+	{"--print-argv", ARG_PROFILE,
+	 "print only the QEMU argv, one argument per line"},
+	{"status", ARG_OPT_NAME, "state of one running VM, or of all"},
+	{"stop", ARG_NAME,
+	 "power the VM off (--force: do not wait for the guest) and wait "
+	 "until the host is back"},
+	{"prepare", ARG_PROFILE,
+	 "apply the host changes and leave them in place (undo with "
+	 "restore)"},
+	{"restore", ARG_NAME,
+	 "undo the host changes a vmrun of VM NAME left behind"},
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: vmrun [--root DIR] COMMAND ARGS\n\n");
+	static const char *const argname[] = {"PROFILE", "NAME", "[NAME]"};
+
+	fprintf(out, "usage: vmrun [OPTIONS] PROFILE\n"
+		     "       vmrun [OPTIONS] COMMAND ARG\n\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(out, "  vmrun %s %s\n      %s\n", cmds[i].name,
-			cmds[i].args, cmds[i].help);
-	fprintf(out, "\noptions:\n"
-		     "  --root DIR   act on a host root other than / (tests); "
-		     "also VMRUN_ROOT\n"
-		     "  -h, --help   this text\n"
-		     "  --version    print the version\n");
+		fprintf(out, "  vmrun %s%s%s\n      %s\n",
+			cmds[i].name ? cmds[i].name : "",
+			cmds[i].name ? " " : "", argname[cmds[i].arg],
+			cmds[i].help);
+	fprintf(out,
+		"\noptions:\n"
+		"  -d, --detach   run in the background once the guest runs\n"
+		"  -f, --force    with stop: skip the guest's power-off\n"
+		"  -q, --quiet    only errors and warnings\n"
+		"  -v, --verbose  more detail, QMP traffic in the VM log\n"
+		"  --root DIR     act on a host root other than / (tests); "
+		"also VMRUN_ROOT\n"
+		"  -h, --help     this text\n"
+		"  --version      print the version\n"
+		"\nexit status of a run: 0 the guest powered off, 1 it could "
+		"not start (host\nrestored), 2 usage, 3 QEMU crashed, 4 the "
+		"guest panicked, 5 the guest was\nstopped by force, 6 the host "
+		"could not be fully restored. See vmrun(1).\n");
 }
 
-static int one_arg(int argc, char **argv, const char *what,
-		   struct vr_error *err)
+static const struct cmd *cmd_find(const char *word)
 {
-	if (argc != 2)
-		return vr_errorx(err, EXIT_USAGE, "%s takes one %s (see vmrun "
-					     "--help)",
-				 argv[0], what);
-	return 0;
-}
-
-static int load(int argc, char **argv, struct vm *vm, struct vr_error *err)
-{
-	int r = one_arg(argc, argv, "profile", err);
-
-	return r ? r : vm_load(argv[1], vm, err);
-}
-
-static int cmd_dry_run(int argc, char **argv, struct vr_error *err)
-{
-	struct vm vm;
-	int r = load(argc, argv, &vm, err);
-
-	if (r)
-		return r;
-	vm_print_dry_run(&vm, stdout);
-	vm_free(&vm);
-	return 0;
-}
-
-static int cmd_print_argv(int argc, char **argv, struct vr_error *err)
-{
-	struct vm vm;
-	int r = load(argc, argv, &vm, err);
-
-	if (r)
-		return r;
-	vm_print_argv(&vm, stdout);
-	vm_free(&vm);
-	return 0;
-}
-
-static int cmd_prepare(int argc, char **argv, struct vr_error *err)
-{
-	struct vm vm;
-	int r = load(argc, argv, &vm, err);
-
-	if (r)
-		return r;
-	for (size_t i = 0; i < vm.plan.warnings.n; i++)
-		fprintf(stderr, "vmrun: warning: %s\n", vm.plan.warnings.v[i]);
-	r = vm_prepare(&vm, err);
-	if (!r)
-		printf("host prepared for '%s'; undo with: vmrun restore %s\n",
-		       vm.profile.vm.name, vm.profile.vm.name);
-	vm_free(&vm);
-	return r;
-}
-
-static int cmd_restore(int argc, char **argv, struct vr_error *err)
-{
-	int r = one_arg(argc, argv, "VM name", err);
-
-	return r ? r : plan_restore(argv[1], err);
-}
-
-static const struct cmd *cmd_find(const char *name)
-{
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(cmds[i].name, name))
+	for (size_t i = 1; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(cmds[i].name, word))
 			return &cmds[i];
 	return NULL;
+}
+
+static int dispatch(const struct cmd *c, const char *arg,
+		    const struct cmd_opts *o, struct vr_error *err)
+{
+	if (!c->name)
+		return cmd_run(arg, o, err);
+	if (!strcmp(c->name, "--dry-run"))
+		return cmd_dry_run(arg, err);
+	if (!strcmp(c->name, "--print-argv"))
+		return cmd_print_argv(arg, err);
+	if (!strcmp(c->name, "status"))
+		return cmd_status(arg, err);
+	if (!strcmp(c->name, "stop"))
+		return cmd_stop(arg, o, err);
+	if (!strcmp(c->name, "prepare"))
+		return cmd_prepare(arg, err);
+	return cmd_restore(arg, err);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"root", required_argument, NULL, 'r'},
+		{"detach", no_argument, NULL, 'd'},
+		{"force", no_argument, NULL, 'f'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"dry-run", no_argument, NULL, 'D'},
+		{"print-argv", no_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
+	struct cmd_opts o = {0};
+	const struct cmd *c = &cmds[0];
 	struct vr_error err = {0};
-	const struct cmd *cmd;
-	int c, r;
+	const char *arg = NULL;
+	int ch, code;
 
-	/* Stop at the first non-option so commands keep their own args;
-	 * --dry-run and --print-argv are commands spelled as options. */
-	while (optind < argc && !cmd_find(argv[optind]) &&
-	       (c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
+	while ((ch = getopt_long(argc, argv, "dfqvh", opts, NULL)) != -1) {
+		switch (ch) {
 		case 'r':
 			hostfs_set_root(optarg);
 			break;
+		case 'd':
+			o.detach = true;
+			break;
+		case 'f':
+			o.force = true;
+			break;
+		case 'q':
+			log_set_level(LOG_WARN);
+			break;
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
 		case 'h':
 			usage(stdout);
-			return EXIT_OK;
+			return 0;
 		case 'V':
 			printf("vmrun %s\n", VMRUN_VERSION);
-			return EXIT_OK;
+			return 0;
+		case 'D':
+			c = cmd_find("--dry-run");
+			break;
+		case 'P':
+			c = cmd_find("--print-argv");
+			break;
 		default:
 			usage(stderr);
-			return EXIT_USAGE;
+			return 2;
 		}
 	}
-	if (optind >= argc) {
+	if (!c->name && optind < argc && cmd_find(argv[optind]))
+		c = cmd_find(argv[optind++]);
+	if (optind < argc)
+		arg = argv[optind++];
+	if (optind < argc || (!arg && c->arg != ARG_OPT_NAME)) {
+		fprintf(stderr, "vmrun: %s\n", arg ? "too many arguments"
+						   : "missing argument");
 		usage(stderr);
-		return EXIT_USAGE;
+		return 2;
 	}
-	cmd = cmd_find(argv[optind]);
-	if (!cmd) {
-		fprintf(stderr, "vmrun: unknown command '%s'\n", argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	r = cmd->run(argc - optind, argv + optind, &err);
-	if (r) {
+	code = dispatch(c, arg, &o, &err);
+	if (code)
 		fprintf(stderr, "vmrun: %s\n", err.msg);
-		return err.code == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
-	}
-	return EXIT_OK;
+	return code;
 }

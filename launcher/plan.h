@@ -3,10 +3,13 @@
  * them journaled and undoes them in reverse. No sysfs write elsewhere. */
 
 /* API changes (H5a, engine): added enum op_state and op->state (kept by
- * the engine, planners leave it 0), plan_lock()/plan_unlock(), and the
+ * the engine, planners leave it 0), plan_lock()/plan_unlock(),
+ * op_type_register() (tests), op_arg()/op_saved() accessors, and the
  * rules of the journal below. Everything that existed is unchanged.
  * Op types are registered in the table in engine.c (op_type_find); the
- * host is written only through host_write() (hostio.h). */
+ * host is written only through host_write() (hostio.h).
+ * (H5b) vm_paths.cgroup: QEMU's own cgroup, set by cpuset_plan() with
+ * [cpu] isolate; the supervisor moves QEMU's pid into its cgroup.procs. */
 #ifndef VMRUN_PLAN_H
 #define VMRUN_PLAN_H
 
@@ -25,10 +28,11 @@ struct vm_paths {
 	char *journal;	    /* /run/vmrun/NAME.json */
 	char *lock;	    /* /run/vmrun/NAME.lock */
 	char *qmp;	    /* /run/vmrun/NAME.qmp: vmrun's own monitor */
-	char *ctl;	    /* /run/vmrun/NAME.ctl: status/stop monitor */
+	char *ctl;	    /* /run/vmrun/NAME.sock: control socket */
 	char *battery;	    /* /run/vmrun/NAME-battery.aml (fake-battery) */
 	char *swtpm_sock;   /* /run/vmrun/NAME-swtpm.sock */
 	char *hugepage_dir; /* per-VM hugetlbfs folder, NULL without */
+	char *cgroup;	    /* QEMU's cgroup (cpuset.c), NULL without */
 	char *state_dir;    /* profile's state-dir */
 	char *vars;	    /* OVMF vars copy */
 	char *tpm_state;    /* swtpm state folder */
@@ -117,7 +121,14 @@ int plan_lock(const char *name, int *fd, struct vr_error *err);
 /* Release it and remove the lock file. */
 void plan_unlock(const char *name, int fd);
 
+/* String members of op->args / op->saved: op_arg gives "" when absent,
+ * op_saved NULL (save never ran, or did not record the key). */
+const char *op_arg(const struct op *op, const char *key);
+const char *op_saved(const struct op *op, const char *key);
+
 /* Registered op types, looked up by name when a journal is replayed. */
 const struct op_type *op_type_find(const char *name);
+/* Tests: make a fake op type findable (up to 8). 0 or -ENOSPC. */
+int op_type_register(const struct op_type *type);
 
 #endif

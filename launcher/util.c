@@ -121,10 +121,16 @@ static int parse_cpu(const char **p, int *out)
 int cpulist_parse(const char *s, struct cpulist *out, const char **why)
 {
 	struct cpulist cl = {0};
+	bool seen[CPU_MAX] = {false}; /* O(1) duplicate test for big ranges */
 	const char *p = s;
-	int a, b, r;
+	size_t cap = 0;
+	int a, b, r = -EINVAL;
 
 	*why = NULL;
+	if (!s[strspn(s, " ")]) {
+		*why = "the list is empty";
+		return -EINVAL;
+	}
 	while (*p) {
 		while (*p == ' ')
 			p++;
@@ -143,23 +149,25 @@ int cpulist_parse(const char *s, struct cpulist *out, const char **why)
 			}
 		}
 		for (int c = a; c <= b; c++) {
-			if (cpulist_has(&cl, c)) {
+			if (seen[c]) {
 				*why = "a CPU is listed twice";
 				goto fail;
 			}
-			cl.cpu = xrealloc(cl.cpu, (cl.n + 1) * sizeof(int));
+			seen[c] = true;
+			if (cl.n == cap) {
+				cap = cap ? cap * 2 : 16;
+				cl.cpu = xrealloc(cl.cpu, cap * sizeof(int));
+			}
 			cl.cpu[cl.n++] = c;
 		}
 		while (*p == ' ')
 			p++;
-		if (*p == ',')
+		if (*p == ',' && p[1]) {
 			p++;
-		else if (*p)
+		} else if (*p) {
+			r = -EINVAL; /* a stray character or a trailing comma */
 			goto bad;
-	}
-	if (!cl.n) {
-		*why = "the list is empty";
-		goto fail;
+		}
 	}
 	*out = cl;
 	return 0;
@@ -182,7 +190,8 @@ char *cpulist_format(const struct cpulist *cl)
 	size_t len = 0, cap = cl->n * 12 + 1;
 	char *s = xmalloc(cap);
 
-	memcpy(sorted, cl->cpu, cl->n * sizeof(int));
+	if (cl->n) /* cpu may be NULL then, which memcpy must not see */
+		memcpy(sorted, cl->cpu, cl->n * sizeof(int));
 	qsort(sorted, cl->n, sizeof(int), cmp_int);
 	s[0] = '\0';
 	for (size_t i = 0; i < cl->n;) {
@@ -280,17 +289,25 @@ int parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
+/* strtoull's base 0 would read "010" as octal 8: only 0x switches base. */
 int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
+	const char *digits = "0123456789";
 	unsigned long long v;
+	int base = 10;
 	char *end;
 
-	if (!isdigit((unsigned char)*s))
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		base = 16;
+		digits = "0123456789abcdefABCDEF";
+	}
+	if (!*s || strspn(s, digits) != strlen(s))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end)
-		return errno ? -ERANGE : -EINVAL;
+	v = strtoull(s, &end, base);
+	if (errno)
+		return -ERANGE;
 	if (v > max)
 		return -ERANGE;
 	*out = v;
@@ -349,8 +366,8 @@ char *pci_addr_format(const struct pci_addr *a, char *buf, size_t len)
 
 bool pci_addr_eq(const struct pci_addr *a, const struct pci_addr *b)
 {
-	return a->domain == b->domain && a->bus == b->bus &&
-	       a->dev == b->dev && a->fn == b->fn;
+	return a->domain == b->domain && a->bus == b->bus && a->dev == b->dev &&
+	       a->fn == b->fn;
 }
 
 char *qemu_opt_escape(const char *s)
@@ -368,8 +385,9 @@ char *qemu_opt_escape(const char *s)
 
 char *shell_quote(const char *s)
 {
-	const char *safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			   "0123456789@%+=:,./-_";
+	const char *safe =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789@%+=:,./-_";
 	char *out, *o;
 
 	if (*s && strspn(s, safe) == strlen(s))

@@ -70,11 +70,18 @@ void vm_print_argv(const struct vm *vm, FILE *out)
 
 int vm_prepare(struct vm *vm, struct vr_error *err)
 {
-	int r = plan_restore(vm->profile.vm.name, err);
+	const char *name = vm->profile.vm.name;
+	int lock = -1, r = plan_lock(name, &lock, err);
 
 	if (r)
-		return vr_error_prefix(err, "undo what an earlier vmrun of "
-					    "'%s' left behind",
-				       vm->profile.vm.name);
-	return plan_apply(&vm->plan, err);
+		return r;
+	r = plan_restore(name, err);
+	if (r)
+		vr_error_prefix(err, "undo what an earlier vmrun of '%s' left "
+				     "behind",
+				name);
+	else
+		r = plan_apply(&vm->plan, err);
+	plan_unlock(name, lock);
+	return r;
 }

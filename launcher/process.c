@@ -1,0 +1,245 @@
+/* process.c: starting and recording the programs vmrun runs. Process
+ * state is read from the real /proc: processes are real even when the host
+ * root is a fake tree, so these paths deliberately bypass hostfs. */
+#include "process.h"
+#include "hostfs.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void child_setup(const struct spawn *s, pid_t parent, int errfd)
+{
+	sigset_t none;
+	int e;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (s->own_pgrp)
+		setpgid(0, 0);
+	if (s->die_with_parent) {
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+			goto fail;
+		/* vmrun died before prctl: nobody would signal us now */
+		if (getppid() != parent)
+			_exit(127);
+	}
+	if (s->memlock) {
+		struct rlimit rl = {s->memlock, s->memlock};
+
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
+			goto fail;
+	}
+	if (s->cgroup) {
+		char *procs = xasprintf("%s/cgroup.procs", s->cgroup);
+		char *path = hostfs_path(procs);
+		char pid[32];
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
+			goto fail;
+		close(fd);
+	}
+	if (s->pass_fd >= 0) {
+		if (s->pass_fd == 3)
+			fcntl(3, F_SETFD, 0);
+		else if (dup2(s->pass_fd, 3) < 0)
+			goto fail;
+	}
+	if (s->out_fd >= 0 &&
+	    (dup2(s->out_fd, 1) < 0 || dup2(s->out_fd, 2) < 0))
+		goto fail;
+	for (size_t i = 0; s->env && s->env[i]; i++)
+		putenv(s->env[i]);
+	if (strchr(s->path, '/'))
+		execv(s->path, s->argv);
+	else
+		execvp(s->path, s->argv);
+fail:
+	e = errno;
+	if (write(errfd, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+int proc_spawn(const struct spawn *s, pid_t *pid, struct vr_error *err)
+{
+	pid_t parent = getpid();
+	int fds[2], e = 0;
+	ssize_t n;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return vr_error(err, errno, "pipe");
+	*pid = fork();
+	if (*pid < 0) {
+		e = errno;
+		close(fds[0]);
+		close(fds[1]);
+		return vr_error(err, e, "fork for %s", s->path);
+	}
+	if (*pid == 0) {
+		close(fds[0]);
+		child_setup(s, parent, fds[1]);
+	}
+	close(fds[1]);
+	do
+		n = read(fds[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	if (n == sizeof(e)) {
+		waitpid(*pid, NULL, 0);
+		return vr_error(err, e, "could not start %s", s->path);
+	}
+	return 0;
+}
+
+int proc_run(const struct spawn *s, struct vr_error *err)
+{
+	pid_t pid;
+	int r = proc_spawn(s, &pid, err), status;
+
+	if (r)
+		return r;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return vr_error(err, errno, "wait for %s", s->path);
+	if (WIFSIGNALED(status))
+		return vr_errorx(err, EINTR, "%s was killed by signal %d",
+				 s->path, WTERMSIG(status));
+	return WEXITSTATUS(status);
+}
+
+int proc_starttime(pid_t pid, unsigned long long *out)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields follow the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", out) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+int proc_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	return fd < 0 ? -errno : fd;
+#else
+	(void)pid;
+	return -ENOSYS;
+#endif
+}
+
+void proc_plan_record(struct plan *plan, const char *what, pid_t pid,
+		      int grace_ms)
+{
+	json_object *args = json_object_new_object();
+	unsigned long long st = 0;
+
+	proc_starttime(pid, &st);
+	json_object_object_add(args, "what", json_object_new_string(what));
+	json_object_object_add(args, "pid", json_object_new_int(pid));
+	json_object_object_add(args, "starttime", json_object_new_uint64(st));
+	json_object_object_add(args, "grace-ms", json_object_new_int(grace_ms));
+	plan_add(plan, &op_process, args, "stop %s (pid %d) if it still runs",
+		 what, (int)pid);
+}
+
+static bool same_process(pid_t pid, unsigned long long want)
+{
+	unsigned long long st;
+
+	return proc_starttime(pid, &st) == 0 && st == want;
+}
+
+/* Wait until pid is gone (reaped by us, or exited if not our child). */
+static bool wait_gone(pid_t pid, unsigned long long st, int ms)
+{
+	struct timespec step = {0, 10 * 1000 * 1000};
+
+	for (int waited = 0; waited <= ms; waited += 10) {
+		waitpid(pid, NULL, WNOHANG);
+		if (!same_process(pid, st))
+			return true;
+		nanosleep(&step, NULL);
+	}
+	return false;
+}
+
+static int process_nothing(struct op *op, struct vr_error *err)
+{
+	(void)op;
+	(void)err;
+	return 0;
+}
+
+static int process_undo(struct op *op, struct vr_error *err)
+{
+	json_object *v;
+	pid_t pid;
+	unsigned long long st;
+	int grace;
+	const char *what;
+
+	if (!json_object_object_get_ex(op->args, "pid", &v))
+		return vr_errorx(err, EINVAL, "journal: process without pid");
+	pid = json_object_get_int(v);
+	json_object_object_get_ex(op->args, "starttime", &v);
+	st = json_object_get_uint64(v);
+	json_object_object_get_ex(op->args, "grace-ms", &v);
+	grace = json_object_get_int(v);
+	json_object_object_get_ex(op->args, "what", &v);
+	what = json_object_get_string(v);
+	if (!same_process(pid, st))
+		return 0;
+	kill(pid, SIGTERM);
+	if (wait_gone(pid, st, grace))
+		return 0;
+	kill(pid, SIGKILL);
+	if (wait_gone(pid, st, 5000))
+		return 0;
+	return vr_errorx(err, EBUSY,
+			 "%s (pid %d) does not exit even after "
+			 "SIGKILL",
+			 what, (int)pid);
+}
+
+const struct op_type op_process = {
+	.name = "process",
+	.save = process_nothing,
+	.apply = process_nothing,
+	.undo = process_undo,
+};

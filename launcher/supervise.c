@@ -1,0 +1,654 @@
+/* supervise.c: one VM's life under vmrun: the host prepared, QEMU started
+ * paused and pinned, one poll() loop until it ends, the host given back.
+ * No periodic wake-ups: poll sleeps until an fd, a signal or a deadline. */
+#include "supervise.h"
+#include "control.h"
+#include "hooks.h"
+#include "log.h"
+#include "pin.h"
+#include "process.h"
+#include "qmp.h"
+#include "runtime.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CLIENTS 16
+#define GRACE_MS    5000
+
+enum stage {
+	ST_RUNNING,
+	ST_POWERDOWN1,
+	ST_POWERDOWN2,
+	ST_QUIT,
+	ST_TERM,
+	ST_KILL
+};
+
+struct sup {
+	struct vm *vm;
+	const struct profile *p;
+	struct qmp *qmp; /* NULL once the connection broke */
+	pid_t qemu;
+	int qemu_pidfd;
+	int qemu_status;
+	bool qemu_gone;
+	int sigfd, ctl;
+	int clients[MAX_CLIENTS];
+	size_t nclients;
+	enum stage stage;
+	int64_t stop_start, deadline; /* ms, monotonic; deadline 0 = none */
+	bool guest_shutdown, panicked, forced;
+	const char *state;
+	time_t started;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void qmp_async(struct sup *s, const char *cmd)
+{
+	struct vr_error e = {0};
+
+	/* detached: nobody takes the reply; the ladder's deadlines act */
+	if (!s->qmp || qmp_send(s->qmp, cmd, NULL, GRACE_MS, NULL, &e))
+		log_debug("QMP %s not sent: %s", cmd,
+			  s->qmp ? e.msg : "no connection");
+}
+
+static void stage_enter(struct sup *s, enum stage st)
+{
+	unsigned timeout_ms = s->p->vm.shutdown_timeout * 1000;
+	int64_t now = now_ms();
+
+	s->stage = st;
+	switch (st) {
+	case ST_RUNNING:
+		break;
+	case ST_POWERDOWN1:
+		log_info("asking the guest to power off (%u s before it is "
+			 "stopped)",
+			 s->p->vm.shutdown_timeout);
+		s->stop_start = now;
+		s->state = "shutting down";
+		qmp_async(s, "system_powerdown");
+		s->deadline = now + (timeout_ms / 2 < GRACE_MS ? timeout_ms / 2
+							       : GRACE_MS);
+		break;
+	case ST_POWERDOWN2:
+		/* Windows often ignores the first ACPI event. */
+		qmp_async(s, "system_powerdown");
+		s->deadline = s->stop_start + timeout_ms;
+		break;
+	case ST_QUIT:
+		s->forced = !s->guest_shutdown && !s->panicked;
+		s->state = "stopping";
+		if (s->qmp) {
+			qmp_async(s, "quit");
+			s->deadline = now + GRACE_MS;
+			break;
+		}
+		/* fall through: without QMP, go straight to signals */
+		s->stage = st = ST_TERM;
+		/* fall through */
+	case ST_TERM:
+		log_info("sending SIGTERM to QEMU (pid %d)", (int)s->qemu);
+		kill(s->qemu, SIGTERM);
+		s->deadline = now + GRACE_MS;
+		break;
+	case ST_KILL:
+		log_warn("QEMU (pid %d) ignores SIGTERM: SIGKILL",
+			 (int)s->qemu);
+		kill(s->qemu, SIGKILL);
+		s->deadline = 0;
+		break;
+	}
+}
+
+/* A stop request: powerdown first, or straight to quit when forced. */
+static void stop(struct sup *s, bool force)
+{
+	if (force && s->stage < ST_QUIT) {
+		log_info("stopping QEMU without waiting for the guest");
+		stage_enter(s, ST_QUIT);
+	} else if (s->stage == ST_RUNNING) {
+		stage_enter(s, ST_POWERDOWN1);
+	}
+}
+
+static void on_deadline(struct sup *s)
+{
+	if (!s->deadline || now_ms() < s->deadline)
+		return;
+	if (s->stage == ST_POWERDOWN2)
+		log_warn("the guest did not power off within %u s",
+			 s->p->vm.shutdown_timeout);
+	if (s->stage < ST_KILL)
+		stage_enter(s, s->stage + 1);
+}
+
+static void on_event(const struct qmp_event *ev, void *data)
+{
+	struct sup *s = data;
+	json_object *v;
+
+	log_debug("QMP event %s", ev->name);
+	if (!strcmp(ev->name, "SHUTDOWN")) {
+		if (json_object_object_get_ex(ev->data, "guest", &v) &&
+		    json_object_get_boolean(v)) {
+			log_info("the guest powered off");
+			s->guest_shutdown = true;
+			s->state = "shut down";
+			/* -no-shutdown keeps QEMU alive: end it now */
+			if (s->stage < ST_QUIT) {
+				qmp_async(s, "quit");
+				s->stage = ST_QUIT;
+				s->deadline = now_ms() + GRACE_MS;
+			}
+		}
+	} else if (!strcmp(ev->name, "GUEST_PANICKED")) {
+		log_error("the guest panicked");
+		s->panicked = true;
+		if (s->stage < ST_QUIT)
+			stage_enter(s, ST_QUIT);
+	} else if (!strcmp(ev->name, "RESET")) {
+		log_info("the guest reset");
+	} else if (!strcmp(ev->name, "STOP")) {
+		if (s->stage == ST_RUNNING)
+			s->state = "paused";
+	} else if (!strcmp(ev->name, "RESUME")) {
+		s->state = "running";
+	}
+}
+
+static json_object *status_reply(struct sup *s)
+{
+	const struct profile *p = s->p;
+	json_object *o = json_object_new_object(), *devs;
+	char bdf[16];
+
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "name", json_object_new_string(p->vm.name));
+	json_object_object_add(o, "state", json_object_new_string(s->state));
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "qemu-pid", json_object_new_int(s->qemu));
+	json_object_object_add(o, "uptime",
+			       json_object_new_int64(time(NULL) - s->started));
+	json_object_object_add(o, "vcpus", json_object_new_int(p->cpu.vcpus));
+	json_object_object_add(o, "memory",
+			       json_object_new_uint64(p->vm.memory));
+	if (p->cpu.vcpu_pin.n) {
+		cleanup_free char *l = cpulist_format(&p->cpu.vcpu_pin);
+
+		json_object_object_add(o, "vcpu-pin",
+				       json_object_new_string(l));
+	}
+	if (p->cpu.emulator_pin.n) {
+		cleanup_free char *l = cpulist_format(&p->cpu.emulator_pin);
+
+		json_object_object_add(o, "emulator-pin",
+				       json_object_new_string(l));
+	}
+	devs = json_object_new_array();
+	for (size_t i = 0; i < p->npci; i++) {
+		cleanup_free char *d = xasprintf(
+			"%s (%s)", pci_addr_format(&p->pci[i].host, bdf, 16),
+			p->pci[i].name);
+
+		json_object_array_add(devs, json_object_new_string(d));
+	}
+	json_object_object_add(o, "devices", devs);
+	return o;
+}
+
+static void client_drop(struct sup *s, size_t i)
+{
+	close(s->clients[i]);
+	s->clients[i] = s->clients[--s->nclients];
+}
+
+/* One request line. A "stop" client stays connected to hear the end. */
+static void client_request(struct sup *s, size_t i)
+{
+	json_object *req = control_read(s->clients[i]), *cmd, *force, *reply;
+	const char *c;
+
+	if (!req) {
+		client_drop(s, i);
+		return;
+	}
+	c = json_object_object_get_ex(req, "command", &cmd)
+		    ? json_object_get_string(cmd)
+		    : "";
+	if (!strcmp(c, "status")) {
+		reply = status_reply(s);
+	} else if (!strcmp(c, "stop")) {
+		bool f = json_object_object_get_ex(req, "force", &force) &&
+			 json_object_get_boolean(force);
+
+		log_info("stop requested over the control socket%s",
+			 f ? " (force)" : "");
+		stop(s, f);
+		reply = json_object_new_object();
+		json_object_object_add(reply, "ok",
+				       json_object_new_boolean(true));
+		json_object_object_add(reply, "state",
+				       json_object_new_string(s->state));
+	} else {
+		reply = json_object_new_object();
+		json_object_object_add(reply, "ok",
+				       json_object_new_boolean(false));
+		json_object_object_add(
+			reply, "error",
+			json_object_new_string("unknown command; expected "
+					       "status or stop"));
+	}
+	control_send(s->clients[i], reply);
+	json_object_put(reply);
+	json_object_put(req);
+}
+
+static void client_accept(struct sup *s)
+{
+	/* A client that stops half-way through a line must not hold up the
+	 * loop: reads time out and the client is dropped. */
+	struct timeval tv = {.tv_sec = 1};
+	int fd = accept4(s->ctl, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (s->nclients == MAX_CLIENTS) {
+		close(fd);
+		return;
+	}
+	s->clients[s->nclients++] = fd;
+}
+
+static void on_signal(struct sup *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			break; /* reaped below */
+		case SIGINT:
+			if (s->stage != ST_RUNNING) {
+				stop(s, true);
+				break;
+			}
+			/* fall through */
+		default:
+			log_info("%s: stopping the VM (again to force)",
+				 strsignal((int)si.ssi_signo));
+			stop(s, false);
+		}
+	}
+}
+
+/* One waitpid(-1) loop for every child, so QEMU's status cannot be taken
+ * by the loop that reaps swtpm (whose op checks it at undo). */
+static void reap(struct sup *s)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == s->qemu && !s->qemu_gone) {
+			s->qemu_gone = true;
+			s->qemu_status = status;
+		}
+	}
+}
+
+static void on_qmp(struct sup *s, short revents)
+{
+	struct vr_error e = {0};
+	int r = 0;
+
+	if (qmp_fd(s->qmp) < 0) /* broke inside an earlier call */
+		r = qmp_get_error(s->qmp, &e);
+	if (!r && (revents & POLLOUT))
+		r = qmp_write_ready(s->qmp, &e);
+	if (!r && (revents & (POLLIN | POLLHUP | POLLERR)))
+		r = qmp_read_ready(s->qmp, &e);
+	qmp_dispatch_events(s->qmp);
+	if (r) {
+		log_debug("%s", e.msg);
+		qmp_close(s->qmp);
+		s->qmp = NULL;
+		/* QEMU is going away; make sure it does */
+		if (s->stage < ST_TERM && !s->deadline)
+			s->deadline = now_ms() + GRACE_MS;
+		if (s->stage < ST_QUIT)
+			s->stage = ST_QUIT;
+	}
+}
+
+static int poll_timeout(const struct sup *s)
+{
+	int64_t t = -1;
+	int q;
+
+	if (s->deadline) {
+		t = s->deadline - now_ms();
+		if (t < 0)
+			t = 0;
+	}
+	q = s->qmp ? qmp_next_timeout(s->qmp) : -1;
+	if (q >= 0 && (t < 0 || q < t))
+		t = q;
+	return (int)t;
+}
+
+static void loop(struct sup *s)
+{
+	struct pollfd fds[4 + MAX_CLIENTS];
+
+	while (!s->qemu_gone) {
+		size_t n = 0, nc = s->nclients;
+
+		fds[n++] = (struct pollfd){s->sigfd, POLLIN, 0};
+		fds[n++] = (struct pollfd){s->ctl, POLLIN, 0};
+		fds[n++] = (struct pollfd){s->qemu_pidfd, POLLIN, 0};
+		fds[n++] = (struct pollfd){s->qmp ? qmp_fd(s->qmp) : -1,
+					   s->qmp ? qmp_poll_events(s->qmp) : 0,
+					   0};
+		for (size_t i = 0; i < nc; i++)
+			fds[n++] = (struct pollfd){s->clients[i], POLLIN, 0};
+		if (poll(fds, n, poll_timeout(s)) < 0 && errno != EINTR)
+			break;
+		if (fds[0].revents)
+			on_signal(s);
+		if (s->qmp && (fds[3].revents || qmp_fd(s->qmp) < 0))
+			on_qmp(s, fds[3].revents);
+		if (fds[1].revents)
+			client_accept(s);
+		for (size_t i = nc; i-- > 0;)
+			if (fds[4 + i].revents)
+				client_request(s, i);
+		on_deadline(s);
+		reap(s);
+	}
+}
+
+/* What the end of QEMU means, as an exit code and a message. */
+static int outcome(struct sup *s, struct vr_error *err)
+{
+	int st = s->qemu_status;
+
+	if (s->panicked)
+		return vr_errorx(err, VM_EXIT_PANIC, "the guest panicked"),
+		       VM_EXIT_PANIC;
+	if (s->guest_shutdown)
+		return VM_EXIT_SHUTDOWN;
+	if (s->forced)
+		return vr_errorx(err, VM_EXIT_FORCED,
+				 "the guest did not power off; QEMU was "
+				 "stopped"),
+		       VM_EXIT_FORCED;
+	if (WIFSIGNALED(st))
+		vr_errorx(err, VM_EXIT_CRASH,
+			  "QEMU was killed by signal %d (%s) while the guest "
+			  "ran",
+			  WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		vr_errorx(err, VM_EXIT_CRASH,
+			  "QEMU exited with status %d while the guest ran "
+			  "(see its messages above or in the VM log)",
+			  WEXITSTATUS(st));
+	return VM_EXIT_CRASH;
+}
+
+static const char *reason_name(int code)
+{
+	switch (code) {
+	case VM_EXIT_SHUTDOWN:
+		return "shutdown";
+	case VM_EXIT_PANIC:
+		return "panic";
+	case VM_EXIT_FORCED:
+		return "forced";
+	case VM_EXIT_CRASH:
+		return "crash";
+	default:
+		return "error";
+	}
+}
+
+static void tell_clients(struct sup *s, int code, const char *msg)
+{
+	json_object *ev = json_object_new_object();
+
+	json_object_object_add(ev, "event", json_object_new_string("exited"));
+	json_object_object_add(ev, "code", json_object_new_int(code));
+	json_object_object_add(ev, "reason",
+			       json_object_new_string(reason_name(code)));
+	json_object_object_add(ev, "message", json_object_new_string(msg));
+	for (size_t i = 0; i < s->nclients; i++) {
+		control_send(s->clients[i], ev);
+		close(s->clients[i]);
+	}
+	s->nclients = 0;
+	json_object_put(ev);
+}
+
+/* QEMU is started and recorded; connect, pin, run. */
+static int start_guest(struct sup *s, int qmp_fd, struct vr_error *err)
+{
+	int r = qmp_open_fd(qmp_fd, &s->qmp, err);
+
+	if (r)
+		return r;
+	if (log_get_level() >= LOG_DEBUG)
+		qmp_set_log(s->qmp, log_get_file() ? log_get_file() : stderr);
+	qmp_on_event(s->qmp, "*", on_event, s);
+	r = qmp_handshake(s->qmp, 30000, err);
+	if (!r)
+		r = pin_threads(s->qmp, s->qemu, &s->p->cpu, err);
+	if (!r)
+		r = qmp_execute(s->qmp, "cont", NULL, 10000, NULL, err);
+	if (r)
+		return vr_error_prefix(err, "starting the guest");
+	qmp_dispatch_events(s->qmp);
+	s->state = "running";
+	s->started = time(NULL);
+	return 0;
+}
+
+/* The signals the loop reads through its signalfd. */
+static const int loop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
+
+struct saved_signals {
+	sigset_t mask;
+	struct sigaction act[4];
+};
+
+/* Signals that came after the loop (a second ^C while the host is given
+ * back) are taken here, or unblocking would deliver them and end vmrun
+ * before it reports. */
+static void drain_signals(int fd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si))
+		if (si.ssi_signo != SIGCHLD)
+			log_debug("%s ignored: the VM has already ended",
+				  strsignal((int)si.ssi_signo));
+}
+
+static void unblock_signals(const struct saved_signals *old)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(loop_signals); i++)
+		sigaction(loop_signals[i], &old->act[i], NULL);
+	sigprocmask(SIG_SETMASK, &old->mask, NULL);
+}
+
+/* Block the loop's signals and read them from a signalfd. An ignored
+ * signal never reaches a signalfd, and a shell starts background jobs with
+ * SIGINT ignored: SIGINT, SIGTERM and SIGCHLD are set back to their
+ * default (harmless while blocked). SIGHUP keeps an ignore that nohup set
+ * on purpose. Children get default dispositions from this too. */
+static int block_signals(struct saved_signals *old, struct vr_error *err)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigset_t mask;
+	int fd;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ARRAY_SIZE(loop_signals); i++)
+		sigaddset(&mask, loop_signals[i]);
+	sigprocmask(SIG_BLOCK, &mask, &old->mask);
+	for (size_t i = 0; i < ARRAY_SIZE(loop_signals); i++)
+		sigaction(loop_signals[i],
+			  loop_signals[i] == SIGHUP ? NULL : &dfl,
+			  &old->act[i]);
+	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0) {
+		fd = vr_error(err, errno, "signalfd");
+		unblock_signals(old);
+	}
+	return fd;
+}
+
+static void ready(struct run_opts *o, const struct sup *s)
+{
+	log_info("VM '%s' is running (QEMU pid %d)", s->p->vm.name,
+		 (int)s->qemu);
+	if (o->ready_fd >= 0) {
+		if (write(o->ready_fd, "ok\n", 3) < 0)
+			log_debug("ready pipe: %s", strerror(errno));
+		close(o->ready_fd);
+		o->ready_fd = -1;
+	}
+	if (o->notify)
+		runtime_notify("READY=1\nSTATUS=guest running");
+}
+
+/* Everything after the host was prepared, until QEMU is gone. */
+static int run_prepared(struct sup *s, struct run_opts *o, struct vr_error *err)
+{
+	struct plan *plan = &s->vm->plan;
+	int qmp_fd = -1, r;
+
+	r = control_listen(plan->paths.ctl, &s->ctl, err);
+	if (!r)
+		r = runtime_start_swtpm(s->vm, err);
+	if (!r)
+		r = runtime_start_qemu(s->vm, &qmp_fd, &s->qemu, err);
+	if (r)
+		return VM_EXIT_ERROR;
+	s->qemu_pidfd = proc_pidfd(s->qemu);
+	r = start_guest(s, qmp_fd, err);
+	if (r) {
+		log_error("%s", err->msg);
+		stage_enter(s, ST_QUIT);
+		loop(s);
+		return VM_EXIT_ERROR;
+	}
+	ready(o, s);
+	if (hooks_run(s->p, "post-start", NULL, err))
+		log_warn("%s", err->msg);
+	vr_error_clear(err);
+	loop(s);
+	return outcome(s, err);
+}
+
+static void teardown(struct sup *s, const struct run_opts *o, int *code,
+		     struct vr_error *err)
+{
+	const char *reason = reason_name(*code);
+	struct vr_error e = {0};
+
+	if (o->notify)
+		runtime_notify("STOPPING=1");
+	if (hooks_run(s->p, "pre-stop", reason, &e))
+		log_warn("%s", e.msg);
+	qmp_close(s->qmp);
+	s->qmp = NULL;
+	log_info("giving the host back");
+	if (plan_undo(&s->vm->plan, &e)) {
+		if (*code)
+			vr_error_append(err, "%s", e.msg);
+		else
+			vr_errorx(err, VM_EXIT_RESTORE, "%s", e.msg);
+		vr_error_append(err,
+				"run `vmrun restore %s` once the cause "
+				"is fixed",
+				s->p->vm.name);
+		*code = VM_EXIT_RESTORE;
+	}
+	vr_error_clear(&e);
+	if (hooks_run(s->p, "post-stop", reason, &e))
+		log_warn("%s", e.msg);
+}
+
+int vm_run(struct vm *vm, struct run_opts *o, struct vr_error *err)
+{
+	struct sup s = {.vm = vm,
+			.p = &vm->profile,
+			.qemu_pidfd = -1,
+			.sigfd = -1,
+			.ctl = -1,
+			.state = "starting"};
+	const char *name = vm->profile.vm.name;
+	struct saved_signals old;
+	int lock = -1, code = VM_EXIT_ERROR;
+
+	if (plan_lock(name, &lock, err))
+		return VM_EXIT_ERROR;
+	if (plan_restore(name, err)) {
+		vr_error_prefix(
+			err, "undo what an earlier vmrun of '%s' left behind",
+			name);
+		code = VM_EXIT_RESTORE;
+		goto unlock;
+	}
+	if (runtime_prepare(vm, err))
+		goto unlock;
+	s.sigfd = block_signals(&old, err);
+	if (s.sigfd < 0)
+		goto unlock;
+	log_info("preparing the host (%zu changes)", vm->plan.nops);
+	if (plan_apply(&vm->plan, err))
+		goto signals;
+	if (hooks_run(s.p, "pre-start", NULL, err)) {
+		struct vr_error e = {0};
+
+		if (plan_undo(&vm->plan, &e)) {
+			vr_error_append(err, "%s", e.msg);
+			code = VM_EXIT_RESTORE;
+		}
+		goto signals;
+	}
+	code = run_prepared(&s, o, err);
+	teardown(&s, o, &code, err);
+      signals:
+	if (s.ctl >= 0)
+		close(s.ctl);
+	if (s.qemu_pidfd >= 0)
+		close(s.qemu_pidfd);
+	drain_signals(s.sigfd);
+	close(s.sigfd);
+	unblock_signals(&old);
+unlock:
+	plan_unlock(name, lock);
+	/* Last: a `vmrun stop` that hears this may start the VM again. */
+	tell_clients(&s, code, code ? err->msg : "the guest powered off");
+	return code;
+}

@@ -1,0 +1,396 @@
+# fh_build.py: builds a fake host root from a parsed fixture: CPUs, NUMA
+# nodes, hugepages, procfs, cgroups, consoles, DMI, /dev, stubs, state.
+import hashlib
+import os
+import shutil
+import uuid
+
+from fh_pci import build_pci, device_relpath
+from fh_util import (cpumask, cpus_of_node, fmt_list, link, node_of_cpu,
+                     read, write)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIZES_KB = (2048, 1048576)
+RESERVED_KB = 4 << 20  # memory per node the fake kernel keeps for itself
+DISPLAY_MANAGERS = ("display-manager.service", "gdm.service",
+                    "sddm.service", "lightdm.service")
+SLICES = ("init.scope", "system.slice", "user.slice")
+
+
+def build(host, root, systemd=True):
+    os.makedirs(root, exist_ok=True)
+    if os.listdir(root):
+        raise OSError("%s is not empty; give a new or empty folder" % root)
+    build_state(root, host)
+    build_cpus(root, host)
+    build_nodes(root, host)
+    build_pci(root, host)
+    build_proc(root, host)
+    build_cgroup(root, host)
+    build_consoles(root, host)
+    build_dmi(root, host)
+    build_dev_run(root, host, systemd)
+    build_stubs(root)
+    refresh_memory(root)
+
+
+def build_state(root, host):
+    st = os.path.join(root, ".fakehost")
+    write(os.path.join(st, "fixture"), host.name + "\n")
+    write(os.path.join(st, "source"), os.path.abspath(host.path) + "\n")
+    for nid, _, mem_kb, _ in host.nodes:
+        used = host.hugepages.get(2048, 0) * 2048 + \
+            host.hugepages.get(1048576, 0) * 1048576 if nid == 0 else 0
+        free = max(mem_kb - RESERVED_KB - used, 0)
+        nd = os.path.join(st, "node%d" % nid)
+        write(os.path.join(nd, "total_kb"), "%d\n" % mem_kb)
+        write(os.path.join(nd, "free_kb"), "%d\n" % free)
+        write(os.path.join(nd, "movable_kb"), "0\n")
+        write(os.path.join(nd, "cache_kb"), "0\n")
+    for p in host.pci:
+        write(os.path.join(st, "native", p.bdf), (p.driver or "-") + "\n")
+        write(os.path.join(st, "devpath", p.bdf), device_relpath(p) + "\n")
+    os.makedirs(os.path.join(st, "removed"), exist_ok=True)
+    for u in DISPLAY_MANAGERS:
+        write(os.path.join(st, "units", u), "active\n")
+    write(os.path.join(st, "calls.log"), "")
+
+
+def build_cpus(root, host):
+    d = os.path.join(root, "sys/devices/system/cpu")
+    every = fmt_list(range(host.cpus))
+    for f in ("online", "possible", "present"):
+        write(os.path.join(d, f), every + "\n", 0o444)
+    write(os.path.join(d, "offline"), "\n", 0o444)
+    write(os.path.join(d, "kernel_max"), "8191\n", 0o444)
+    cores = host.cpus // host.tpc
+    for c in range(host.cpus):
+        core = c % cores
+        sib = [core + k * cores for k in range(host.tpc)]
+        node = node_of_cpu(host, c)
+        pkg = [x for x in range(host.cpus) if node_of_cpu(host, x) == node]
+        t = os.path.join(d, "cpu%d" % c, "topology")
+        write(os.path.join(t, "core_id"), "%d\n" % core, 0o444)
+        write(os.path.join(t, "physical_package_id"), "%d\n" % node, 0o444)
+        write(os.path.join(t, "die_id"), "0\n", 0o444)
+        for f in ("thread_siblings_list", "core_cpus_list"):
+            write(os.path.join(t, f), fmt_list(sib) + "\n", 0o444)
+        for f in ("thread_siblings", "core_cpus"):
+            write(os.path.join(t, f), cpumask(sib, host.cpus) + "\n", 0o444)
+        for f in ("core_siblings_list", "package_cpus_list"):
+            write(os.path.join(t, f), fmt_list(pkg) + "\n", 0o444)
+        if c:
+            write(os.path.join(d, "cpu%d" % c, "online"), "1\n")
+        link(os.path.join(d, "cpu%d" % c, "node%d" % node),
+             os.path.join(root, "sys/devices/system/node/node%d" % node))
+
+
+def build_nodes(root, host):
+    d = os.path.join(root, "sys/devices/system/node")
+    ids = [n[0] for n in host.nodes]
+    for f in ("online", "possible", "has_memory", "has_normal_memory",
+              "has_cpu"):
+        write(os.path.join(d, f), fmt_list(ids) + "\n", 0o444)
+    for nid, cpus, _, _ in host.nodes:
+        nd = os.path.join(d, "node%d" % nid)
+        write(os.path.join(nd, "cpulist"), fmt_list(cpus) + "\n", 0o444)
+        write(os.path.join(nd, "cpumap"), cpumask(cpus, host.cpus) + "\n",
+              0o444)
+        write(os.path.join(nd, "distance"), " ".join(
+            "10" if o == nid else "21" for o in ids) + "\n", 0o444)
+        for c in cpus:
+            link(os.path.join(nd, "cpu%d" % c),
+                 os.path.join(root, "sys/devices/system/cpu/cpu%d" % c))
+        for size in SIZES_KB:
+            n = host.hugepages.get(size, 0) if nid == 0 else 0
+            hd = os.path.join(nd, "hugepages", "hugepages-%dkB" % size)
+            write(os.path.join(hd, "nr_hugepages"), "%d\n" % n)
+            write(os.path.join(hd, "free_hugepages"), "%d\n" % n, 0o444)
+            write(os.path.join(hd, "surplus_hugepages"), "0\n", 0o444)
+    for size in SIZES_KB:
+        hd = os.path.join(root, "sys/kernel/mm/hugepages",
+                          "hugepages-%dkB" % size)
+        for f, mode in (("nr_hugepages", 0o644), ("free_hugepages", 0o444),
+                        ("resv_hugepages", 0o444),
+                        ("surplus_hugepages", 0o444),
+                        ("nr_overcommit_hugepages", 0o644)):
+            write(os.path.join(hd, f), "0\n", mode)
+
+
+def node_ids(root):
+    d = os.path.join(root, "sys/devices/system/node")
+    return sorted(int(n[4:]) for n in os.listdir(d)
+                  if n.startswith("node") and n[4:].isdigit())
+
+
+def num(path):
+    try:
+        return int((read(path, "0") or "0").split()[0])
+    except (ValueError, IndexError):
+        return 0
+
+
+def refresh_memory(root):
+    """Recompute what the kernel derives: the global hugepage pools (sum
+    of the nodes), /proc/sys/vm/nr_hugepages, the nodes' meminfo and
+    /proc/meminfo, from the node pools and .fakehost memory state."""
+    tot = {s: [0, 0] for s in SIZES_KB}
+    mem = {"total": 0, "free": 0, "cache": 0}
+    ndir = os.path.join(root, "sys/devices/system/node")
+    for nid in node_ids(root):
+        nd = os.path.join(ndir, "node%d" % nid)
+        st = os.path.join(root, ".fakehost", "node%d" % nid)
+        pools = {}
+        for s in SIZES_KB:
+            hd = os.path.join(nd, "hugepages", "hugepages-%dkB" % s)
+            pools[s] = (num(os.path.join(hd, "nr_hugepages")),
+                        num(os.path.join(hd, "free_hugepages")))
+            tot[s][0] += pools[s][0]
+            tot[s][1] += pools[s][1]
+        free = num(os.path.join(st, "free_kb")) + \
+            num(os.path.join(st, "movable_kb"))
+        cache = num(os.path.join(st, "cache_kb"))
+        total = num(os.path.join(st, "total_kb"))
+        mem["total"] += total
+        mem["free"] += free
+        mem["cache"] += cache
+        lines = [("MemTotal:", total), ("MemFree:", free),
+                 ("MemUsed:", total - free), ("FilePages:", cache)]
+        text = "".join("Node %d %-16s%8d kB\n" % (nid, k, v)
+                       for k, v in lines)
+        text += "Node %d HugePages_Total: %5d\n" % (nid, pools[2048][0])
+        text += "Node %d HugePages_Free:  %5d\n" % (nid, pools[2048][1])
+        text += "Node %d HugePages_Surp:  %5d\n" % (nid, 0)
+        write(os.path.join(nd, "meminfo"), text, 0o444)
+    for s in SIZES_KB:
+        hd = os.path.join(root, "sys/kernel/mm/hugepages",
+                          "hugepages-%dkB" % s)
+        write(os.path.join(hd, "nr_hugepages"), "%d\n" % tot[s][0])
+        write(os.path.join(hd, "free_hugepages"), "%d\n" % tot[s][1], 0o444)
+    write(os.path.join(root, "proc/sys/vm/nr_hugepages"),
+          "%d\n" % tot[2048][0])
+    write_meminfo(root, mem, tot)
+
+
+def write_meminfo(root, mem, tot):
+    kb = [("MemTotal:", mem["total"]), ("MemFree:", mem["free"]),
+          ("MemAvailable:", mem["free"] + mem["cache"]), ("Buffers:", 0),
+          ("Cached:", mem["cache"]), ("SwapTotal:", 0), ("SwapFree:", 0)]
+    text = "".join("%-16s%8d kB\n" % (k, v) for k, v in kb)
+    text += "HugePages_Total:   %5d\n" % tot[2048][0]
+    text += "HugePages_Free:    %5d\n" % tot[2048][1]
+    text += "HugePages_Rsvd:    %5d\n" % 0
+    text += "HugePages_Surp:    %5d\n" % 0
+    text += "%-16s%8d kB\n" % ("Hugepagesize:", 2048)
+    text += "%-16s%8d kB\n" % ("Hugetlb:", sum(s * tot[s][0]
+                                              for s in SIZES_KB))
+    write(os.path.join(root, "proc/meminfo"), text, 0o444)
+
+
+def cpu_is_amd(host):
+    bridges = [p for p in host.pci if p.cls >> 8 == 0x06 and p.bus == 0]
+    first = bridges[0] if bridges else (host.pci[0] if host.pci else None)
+    return bool(first and first.vendor == 0x1022)
+
+
+def cpuinfo(host):
+    amd = cpu_is_amd(host)
+    cores = host.cpus // host.tpc
+    flags = ("fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov "
+             "pat pse36 clflush mmx fxsr sse sse2 ht syscall nx pdpe1gb "
+             "rdtscp lm constant_tsc rep_good nopl nonstop_tsc cpuid pni "
+             "pclmulqdq ssse3 cx16 sse4_1 sse4_2 popcnt aes xsave avx "
+             "rdrand lahf_lm")
+    flags += " svm topoext npt" if amd else " vmx ept vpid flexpriority"
+    out = []
+    for c in range(host.cpus):
+        node = node_of_cpu(host, c)
+        per_pkg = len(cpus_of_node(host, node))
+        out.append(
+            "processor\t: %d\nvendor_id\t: %s\ncpu family\t: %d\n"
+            "model\t\t: %d\nmodel name\t: %s\nstepping\t: 0\n"
+            "physical id\t: %d\nsiblings\t: %d\ncore id\t\t: %d\n"
+            "cpu cores\t: %d\napicid\t\t: %d\nflags\t\t: %s\n"
+            "bogomips\t: 7000.00\n"
+            "address sizes\t: 48 bits physical, 48 bits virtual\n\n"
+            % (c, "AuthenticAMD" if amd else "GenuineIntel",
+               25 if amd else 6, 33 if amd else 58,
+               ("AMD %d-thread fakehost CPU" if amd else
+                "Intel(R) %d-thread fakehost CPU") % host.cpus,
+               node, per_pkg, c % cores, max(per_pkg // host.tpc, 1),
+               c, flags))
+    return "".join(out)
+
+
+def mounts(host):
+    m = ["sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0",
+         "proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0",
+         "udev /dev devtmpfs rw,nosuid,relatime,mode=755 0 0",
+         "tmpfs /run tmpfs rw,nosuid,nodev,noexec,relatime,mode=755 0 0",
+         "/dev/nvme0n1p2 / ext4 rw,relatime 0 0",
+         "tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0"]
+    if host.cgroup == "v2":
+        m.append("cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nodev,noexec,"
+                 "relatime,nsdelegate,memory_recursiveprot 0 0")
+    else:
+        m += ["tmpfs /sys/fs/cgroup tmpfs ro,nosuid,nodev,noexec,mode=755 "
+              "0 0",
+              "cgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid,nodev,"
+              "noexec,relatime,nsdelegate 0 0",
+              "cgroup /sys/fs/cgroup/systemd cgroup rw,nosuid,nodev,noexec,"
+              "relatime,xattr,name=systemd 0 0",
+              "cgroup /sys/fs/cgroup/cpuset cgroup rw,nosuid,nodev,noexec,"
+              "relatime,cpuset 0 0"]
+    m.append("hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M "
+             "0 0")
+    return "\n".join(m) + "\n"
+
+
+def build_proc(root, host):
+    p = os.path.join(root, "proc")
+    write(os.path.join(p, "cmdline"), host.cmdline + "\n", 0o444)
+    write(os.path.join(p, "cpuinfo"), cpuinfo(host), 0o444)
+    write(os.path.join(p, "mounts"), mounts(host), 0o444)
+    os.makedirs(os.path.join(p, "self"), exist_ok=True)
+    link(os.path.join(p, "self/mounts"), os.path.join(p, "mounts"))
+    vm = os.path.join(p, "sys/vm")
+    write(os.path.join(vm, "compact_memory"), "", 0o200)
+    write(os.path.join(vm, "drop_caches"), "0\n")
+    write(os.path.join(vm, "nr_overcommit_hugepages"), "0\n")
+    every = range(host.cpus)
+    write(os.path.join(p, "irq/default_smp_affinity"),
+          cpumask(every, host.cpus) + "\n")
+    irqs = [(0, "IR-IO-APIC    2-edge      timer"),
+            (1, "IR-IO-APIC    1-edge      i8042"),
+            (8, "IR-IO-APIC    8-edge      rtc0"),
+            (9, "IR-IO-APIC    9-fasteoi   acpi")]
+    irqs += [(d.irq, "IR-PCI-MSI %d-edge      %s"
+              % ((d.bus << 19) | (d.dev << 14) | (d.fn << 11), d.driver))
+             for d in host.pci if d.irq]
+    head = " " * 4 + "".join("%11s" % ("CPU%d" % c) for c in every)
+    lines = [head]
+    for n, desc in irqs:
+        write(os.path.join(p, "irq", str(n), "smp_affinity_list"),
+              fmt_list(every) + "\n")
+        write(os.path.join(p, "irq", str(n), "smp_affinity"),
+              cpumask(every, host.cpus) + "\n")
+        lines.append("%4d:" % n + "%11d" % 0 * host.cpus + "  " + desc)
+    write(os.path.join(p, "interrupts"), "\n".join(lines) + "\n", 0o444)
+
+
+def cgroup_dir(d, files):
+    os.makedirs(d, exist_ok=True)
+    for name, val in files.items():
+        write(os.path.join(d, name), val + "\n")
+
+
+def build_cgroup(root, host):
+    cg = os.path.join(root, "sys/fs/cgroup")
+    cpus = fmt_list(range(host.cpus))
+    mems = fmt_list(n[0] for n in host.nodes)
+    if host.cgroup == "v2":
+        ctl = "cpuset cpu io memory hugetlb pids rdma misc"
+        cgroup_dir(cg, {"cgroup.controllers": ctl,
+                        "cgroup.subtree_control": "cpuset cpu io memory pids",
+                        "cgroup.procs": "1",
+                        "cpuset.cpus.effective": cpus,
+                        "cpuset.mems.effective": mems})
+        for s in SLICES:
+            cgroup_dir(os.path.join(cg, s), {
+                "cgroup.controllers": "cpuset cpu io memory pids",
+                "cgroup.subtree_control": "", "cgroup.type": "domain",
+                "cgroup.procs": "", "cpuset.cpus": "",
+                "cpuset.cpus.effective": cpus, "cpuset.mems": "",
+                "cpuset.mems.effective": mems,
+                "cpuset.cpus.partition": "member"})
+        return
+    uni = os.path.join(cg, "unified")
+    cgroup_dir(uni, {"cgroup.controllers": "", "cgroup.subtree_control": "",
+                     "cgroup.procs": "1"})
+    for s in SLICES:
+        cgroup_dir(os.path.join(uni, s), {"cgroup.controllers": "",
+                                          "cgroup.type": "domain",
+                                          "cgroup.procs": ""})
+        cgroup_dir(os.path.join(cg, "systemd", s), {"cgroup.procs": "",
+                                                    "tasks": ""})
+    cgroup_dir(os.path.join(cg, "systemd"), {"cgroup.procs": "1",
+                                             "tasks": "1"})
+    cgroup_dir(os.path.join(cg, "cpuset"), {
+        "cpuset.cpus": cpus, "cpuset.mems": mems,
+        "cpuset.effective_cpus": cpus, "cpuset.effective_mems": mems,
+        "cpuset.cpu_exclusive": "1", "cpuset.mem_exclusive": "1",
+        "cgroup.procs": "1", "tasks": "1", "cgroup.clone_children": "0",
+        "notify_on_release": "0", "release_agent": "",
+        "cgroup.sane_behavior": "0"})
+
+
+def build_consoles(root, host):
+    boot = any(p.boot_vga for p in host.pci)
+    cons = [("(S) dummy device", 0 if boot else 1)]
+    if boot:
+        cons.append(("(M) frame buffer device", 1))
+    for i, (name, bind) in enumerate(cons):
+        d = os.path.join(root, "sys/devices/virtual/vtconsole/vtcon%d" % i)
+        write(os.path.join(d, "name"), name + "\n", 0o444)
+        write(os.path.join(d, "bind"), "%d\n" % bind)
+        link(os.path.join(root, "sys/class/vtconsole/vtcon%d" % i), d)
+    if not boot:
+        return
+    dev = os.path.join(root, "sys/devices/platform/efi-framebuffer.0")
+    drv = os.path.join(root, "sys/bus/platform/drivers/efi-framebuffer")
+    write(os.path.join(dev, "uevent"), "DRIVER=efi-framebuffer\n")
+    write(os.path.join(dev, "driver_override"), "(null)\n")
+    for f in ("bind", "unbind", "uevent"):
+        write(os.path.join(drv, f), "", 0o200)
+    link(os.path.join(dev, "driver"), drv)
+    link(os.path.join(dev, "subsystem"),
+         os.path.join(root, "sys/bus/platform"))
+    link(os.path.join(drv, "efi-framebuffer.0"), dev)
+    link(os.path.join(root, "sys/bus/platform/devices/efi-framebuffer.0"),
+         dev)
+
+
+def build_dmi(root, host):
+    """Plausible, deterministic SMBIOS strings derived from the name."""
+    h = hashlib.sha256(host.name.encode()).hexdigest()
+    board = host.name.split("-")[0].upper()
+    vals = {"bios_vendor": "American Megatrends Inc.",
+            "bios_version": "%d.%02d" % (int(h[:2], 16) % 30,
+                                         int(h[2:4], 16) % 100),
+            "bios_date": "%02d/%02d/20%02d" % (int(h[4], 16) % 12 + 1,
+                                              int(h[5], 16) + 1,
+                                              int(h[6], 16) % 10 + 15),
+            "sys_vendor": "Fakehost Computer Inc.",
+            "product_name": "%s Desktop" % board,
+            "product_version": "1.0", "product_serial": "FH%s" % h[8:18],
+            "product_uuid": str(uuid.UUID(h[:32])),
+            "product_sku": "SKU-%s" % h[18:22],
+            "product_family": "Fakehost",
+            "board_vendor": "Fakehost Computer Inc.",
+            "board_name": "%s-BOARD" % board, "board_version": "Rev 1.xx",
+            "board_serial": "BS%s" % h[22:32],
+            "chassis_vendor": "Fakehost Computer Inc.",
+            "chassis_version": "1.0", "chassis_serial": "CS%s" % h[32:42],
+            "chassis_type": "3"}
+    d = os.path.join(root, "sys/devices/virtual/dmi/id")
+    for k, v in vals.items():
+        secret = k.endswith(("_serial", "_uuid"))
+        write(os.path.join(d, k), v + "\n", 0o400 if secret else 0o444)
+    link(os.path.join(root, "sys/class/dmi/id"), d)
+
+
+def build_dev_run(root, host, systemd):
+    for d in ("dev/hugepages", "dev/shm", "run", "etc", "tmp"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    write(os.path.join(root, "dev/kvm"), "", 0o666)
+    if systemd:
+        os.makedirs(os.path.join(root, "run/systemd/system"))
+
+
+def build_stubs(root):
+    for src, dst in (("stub-modprobe", "usr/sbin/modprobe"),
+                     ("stub-systemctl", "usr/bin/systemctl")):
+        path = os.path.join(root, dst)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        shutil.copyfile(os.path.join(HERE, src), path)
+        os.chmod(path, 0o755)

@@ -1,0 +1,622 @@
+/* test_engine.c: the plan engine with a fake op type whose "host" is files
+ * in a temporary root: order, journal, rollback, undo, restore, locks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "claim.h"
+#include "hostfs.h"
+#include "hostio.h"
+#include "journal.h"
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define JOURNAL "/run/vmrun/t.json"
+
+static char root[64];
+static char calls[1024];       /* "save:a apply:a undo:a " */
+static const char *fail_save;  /* key whose save fails */
+static const char *fail_apply; /* key whose apply fails half-way */
+static const char *fail_undo;  /* key whose undo fails */
+static bool journal_checked;   /* apply saw its own entry "applying" */
+static struct profile prof;
+
+static void record(const char *what, const struct op *op)
+{
+	size_t n = strlen(calls);
+
+	snprintf(calls + n, sizeof(calls) - n, "%s:%s ", what,
+		 op_arg(op, "key"));
+}
+
+static char *fake_path(const struct op *op)
+{
+	return xasprintf("/sys/fake/%s", op_arg(op, "key"));
+}
+
+static int fake_set(const struct op *op, const char *value,
+		    struct vr_error *err)
+{
+	char *abs = fake_path(op);
+	char *path = hostfs_path(abs);
+	FILE *f = fopen(path, "w");
+	int r = 0;
+
+	if (!f || fputs(value, f) < 0)
+		r = vr_error(err, errno, "write %s", path);
+	if (f)
+		fclose(f);
+	free(path);
+	free(abs);
+	return r;
+}
+
+static int fake_save(struct op *op, struct vr_error *err)
+{
+	char *abs = fake_path(op);
+	char buf[64];
+	int r;
+
+	record("save", op);
+	if (fail_save && !strcmp(fail_save, op_arg(op, "key"))) {
+		free(abs);
+		return vr_errorx(err, EIO, "cannot read %s", op_arg(op, "key"));
+	}
+	r = hostfs_read(abs, buf, sizeof(buf), err);
+	free(abs);
+	if (r)
+		return r;
+	op->saved = json_object_new_object();
+	json_object_object_add(op->saved, "value", json_object_new_string(buf));
+	return 0;
+}
+
+/* The journal must already hold this op, "applying", with its saved
+ * value, when apply is called. */
+static void check_journal(const struct op *op)
+{
+	char *path = hostfs_path(JOURNAL);
+	json_object *j = json_object_from_file(path), *ops, *last, *v;
+	size_t n;
+
+	free(path);
+	if (!j)
+		return;
+	if (json_object_object_get_ex(j, "ops", &ops) &&
+	    (n = json_object_array_length(ops)) > 0) {
+		last = json_object_array_get_idx(ops, n - 1);
+		journal_checked =
+			json_object_object_get_ex(last, "state", &v) &&
+			!strcmp(json_object_get_string(v), "applying") &&
+			json_object_object_get_ex(last, "saved", &v) &&
+			json_object_object_get_ex(v, "value", &v) &&
+			!strcmp(json_object_get_string(v),
+				op_saved(op, "value"));
+	}
+	json_object_put(j);
+}
+
+static int fake_apply(struct op *op, struct vr_error *err)
+{
+	record("apply", op);
+	check_journal(op);
+	if (fail_apply && !strcmp(fail_apply, op_arg(op, "key"))) {
+		/* Half-applied: the change is made, then it fails. */
+		fake_set(op, "half", err);
+		return vr_errorx(err, EIO, "device refused");
+	}
+	return fake_set(op, op_arg(op, "value"), err);
+}
+
+static int fake_undo(struct op *op, struct vr_error *err)
+{
+	record("undo", op);
+	if (fail_undo && !strcmp(fail_undo, op_arg(op, "key")))
+		return vr_errorx(err, EIO, "still busy");
+	if (!op_saved(op, "value"))
+		return 0;
+	return fake_set(op, op_saved(op, "value"), err);
+}
+
+static const struct op_type fake_type = {
+	.name = "fake",
+	.save = fake_save,
+	.apply = fake_apply,
+	.undo = fake_undo,
+};
+
+static int rm_entry(const char *p, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void put_file(const char *abs, const char *text)
+{
+	char *path = hostfs_path(abs);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(path);
+}
+
+static char *get_file(const char *abs)
+{
+	char *path = hostfs_path(abs);
+	static char buf[256];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	free(path);
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int setup(void **state)
+{
+	char dir[128];
+
+	(void)state;
+	snprintf(root, sizeof(root), "/tmp/test_engine.XXXXXX");
+	assert_non_null(mkdtemp(root));
+	hostfs_set_root(root);
+	snprintf(dir, sizeof(dir), "%s/sys", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(dir, sizeof(dir), "%s/sys/fake", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(dir, sizeof(dir), "%s/run", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	put_file("/sys/fake/a", "a0");
+	put_file("/sys/fake/b", "b0");
+	put_file("/sys/fake/c", "c0");
+	calls[0] = '\0';
+	fail_save = fail_apply = fail_undo = NULL;
+	journal_checked = false;
+	memset(&prof, 0, sizeof(prof));
+	snprintf(prof.vm.name, sizeof(prof.vm.name), "t");
+	assert_int_equal(op_type_register(&fake_type), 0);
+	unsetenv("VMRUN_FAULT_AFTER_OP");
+	unsetenv("VMRUN_FAULT_AFTER_UNDO");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static void fake_add(struct plan *plan, const char *key, const char *value)
+{
+	json_object *args = json_object_new_object();
+
+	json_object_object_add(args, "key", json_object_new_string(key));
+	json_object_object_add(args, "value", json_object_new_string(value));
+	plan_add(plan, &fake_type, args, "set %s to %s", key, value);
+}
+
+static void plan3(struct plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->profile = &prof;
+	plan->paths.journal = xstrdup(JOURNAL);
+	fake_add(plan, "a", "a1");
+	fake_add(plan, "b", "b1");
+	fake_add(plan, "c", "c1");
+}
+
+static void assert_host_untouched(void)
+{
+	assert_string_equal(get_file("/sys/fake/a"), "a0");
+	assert_string_equal(get_file("/sys/fake/b"), "b0");
+	assert_string_equal(get_file("/sys/fake/c"), "c0");
+	assert_null(get_file(JOURNAL));
+}
+
+static void test_apply_order_and_undo(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+
+	(void)state;
+	plan3(&plan);
+	assert_int_equal(plan_apply(&plan, &err), 0);
+	assert_true(journal_checked);
+	assert_string_equal(calls, "save:a apply:a save:b apply:b save:c "
+				   "apply:c ");
+	assert_int_equal(plan.applied, 3);
+	assert_string_equal(get_file("/sys/fake/b"), "b1");
+	/* The journal has every op, applied, with what was there. */
+	assert_non_null(strstr(get_file(JOURNAL), "\"applied\""));
+	assert_null(strstr(get_file(JOURNAL), "\"applying\""));
+	calls[0] = '\0';
+	assert_int_equal(plan_undo(&plan, &err), 0);
+	assert_string_equal(calls, "undo:c undo:b undo:a ");
+	assert_host_untouched();
+	plan_free(&plan);
+}
+
+static void test_journal_mode(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+	struct stat st;
+	char *path, *dir;
+
+	(void)state;
+	plan3(&plan);
+	assert_int_equal(plan_apply(&plan, &err), 0);
+	path = hostfs_path(JOURNAL);
+	dir = hostfs_path("/run/vmrun");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	free(path);
+	free(dir);
+	assert_int_equal(plan_undo(&plan, &err), 0);
+	plan_free(&plan);
+}
+
+static void test_apply_failure_rolls_back(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+
+	(void)state;
+	plan3(&plan);
+	fail_apply = "b";
+	assert_int_equal(plan_apply(&plan, &err), -EIO);
+	/* The failed op is undone too: it may have changed something. */
+	assert_string_equal(calls, "save:a apply:a save:b apply:b undo:b "
+				   "undo:a ");
+	assert_string_equal(err.msg, "set b to b1: device refused\n"
+				     "the host was put back as it was");
+	assert_host_untouched();
+	plan_free(&plan);
+}
+
+static void test_save_failure_rolls_back(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+
+	(void)state;
+	plan3(&plan);
+	fail_save = "c";
+	assert_int_equal(plan_apply(&plan, &err), -EIO);
+	/* c was never changed, so it is not undone. */
+	assert_string_equal(calls, "save:a apply:a save:b apply:b save:c "
+				   "undo:b undo:a ");
+	assert_string_equal(err.msg, "set c to c1: cannot read c\n"
+				     "the host was put back as it was");
+	assert_host_untouched();
+	plan_free(&plan);
+}
+
+static void test_undo_twice(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+
+	(void)state;
+	plan3(&plan);
+	assert_int_equal(plan_apply(&plan, &err), 0);
+	assert_int_equal(plan_undo(&plan, &err), 0);
+	calls[0] = '\0';
+	assert_int_equal(plan_undo(&plan, &err), 0);
+	assert_string_equal(calls, "");
+	assert_int_equal(plan_restore("t", &err), 0);
+	assert_string_equal(calls, "");
+	assert_host_untouched();
+	plan_free(&plan);
+}
+
+static void test_undo_errors_collected(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+
+	(void)state;
+	plan3(&plan);
+	assert_int_equal(plan_apply(&plan, &err), 0);
+	calls[0] = '\0';
+	fail_undo = "b";
+	assert_int_equal(plan_undo(&plan, &err), -EIO);
+	/* One failure does not stop the others. */
+	assert_string_equal(calls, "undo:c undo:b undo:a ");
+	assert_string_equal(err.msg,
+			    "could not undo 1 host change; the journal "
+			    "/run/vmrun/t.json is kept: fix the cause and run "
+			    "`vmrun restore t`:\n"
+			    "  set b to b1: still busy");
+	assert_string_equal(get_file("/sys/fake/b"), "b1");
+	assert_non_null(get_file(JOURNAL));
+	/* The cause is fixed: restore undoes only what is left. */
+	fail_undo = NULL;
+	calls[0] = '\0';
+	assert_int_equal(plan_restore("t", &err), 0);
+	assert_string_equal(calls, "undo:b ");
+	assert_host_untouched();
+	plan_free(&plan);
+}
+
+static void put_journal(const char *states[3])
+{
+	char *text = xasprintf(
+		"{\"version\": 1, \"name\": \"t\", \"pid\": 1, \"ops\": ["
+		"{\"type\": \"fake\", \"desc\": \"set a\", \"args\": "
+		"{\"key\": \"a\", \"value\": \"a1\"}, \"saved\": {\"value\": "
+		"\"a0\"}, \"state\": \"%s\"},"
+		"{\"type\": \"fake\", \"desc\": \"set b\", \"args\": "
+		"{\"key\": \"b\", \"value\": \"b1\"}, \"saved\": {\"value\": "
+		"\"b0\"}, \"state\": \"%s\"},"
+		"{\"type\": \"fake\", \"desc\": \"set c\", \"args\": "
+		"{\"key\": \"c\", \"value\": \"c1\"}, \"saved\": {\"value\": "
+		"\"c0\"}, \"state\": \"%s\"}]}",
+		states[0], states[1], states[2]);
+	char *dir = hostfs_path("/run/vmrun");
+
+	mkdir(dir, 0700);
+	free(dir);
+	put_file(JOURNAL, text);
+	free(text);
+}
+
+static void test_restore_from_journal(void **state)
+{
+	const char *states[3] = {"undone", "applied", "applying"};
+	struct vr_error err = {0};
+
+	(void)state;
+	put_file("/sys/fake/b", "b1");
+	put_file("/sys/fake/c", "half");
+	put_journal(states);
+	assert_int_equal(plan_restore("t", &err), 0);
+	/* "applying" is undone too; "undone" is not undone again. */
+	assert_string_equal(calls, "undo:c undo:b ");
+	assert_host_untouched();
+}
+
+static void test_restore_nothing(void **state)
+{
+	struct vr_error err = {0};
+
+	(void)state;
+	assert_int_equal(plan_restore("t", &err), 0);
+	assert_string_equal(calls, "");
+	assert_int_equal(plan_restore("../x", &err), -EINVAL);
+	assert_string_equal(err.msg, "'../x' is not a VM name ([A-Za-z0-9_-], "
+				     "1 to 32 characters)");
+}
+
+static void test_restore_bad_journal(void **state)
+{
+	struct vr_error err = {0};
+	char *dir = hostfs_path("/run/vmrun");
+	char *want;
+
+	(void)state;
+	mkdir(dir, 0700);
+	put_file(JOURNAL, "{\"version\": 1, \"ops\": [{\"type\": \"warp\", "
+			  "\"desc\": \"d\", \"args\": {}, \"state\": "
+			  "\"applied\"}]}");
+	assert_int_equal(plan_restore("t", &err), -EINVAL);
+	want = xasprintf("%s/run/vmrun/t.json: entry 1 has type 'warp', which "
+			 "this vmrun does not know (written by another "
+			 "version?)",
+			 root);
+	assert_string_equal(err.msg, want);
+	free(want);
+	put_file(JOURNAL, "{\"version\": 1, \"ops\": [");
+	assert_int_equal(plan_restore("t", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "/run/vmrun/t.json: "));
+	put_file(JOURNAL, "[]");
+	assert_int_equal(plan_restore("t", &err), -EINVAL);
+	want = xasprintf("%s/run/vmrun/t.json is not a vmrun journal (no "
+			 "version or ops)",
+			 root);
+	assert_string_equal(err.msg, want);
+	free(want);
+	free(dir);
+}
+
+/* Kill a child vmrun after op k, then restore in the parent. */
+static void fault_after_op(int k)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+	char num[16];
+	int status;
+	pid_t pid;
+
+	plan3(&plan);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		snprintf(num, sizeof(num), "%d", k);
+		setenv("VMRUN_FAULT_AFTER_OP", num, 1);
+		plan_apply(&plan, &err);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_string_equal(get_file("/sys/fake/a"), "a1");
+	assert_string_equal(get_file("/sys/fake/c"), k >= 3 ? "c1" : "c0");
+	assert_int_equal(plan_restore("t", &err), 0);
+	assert_host_untouched();
+	plan_free(&plan);
+}
+
+static void test_fault_after_op(void **state)
+{
+	(void)state;
+	for (int k = 1; k <= 3; k++)
+		fault_after_op(k);
+}
+
+static void test_fault_after_undo(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	plan3(&plan);
+	assert_int_equal(plan_apply(&plan, &err), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("VMRUN_FAULT_AFTER_UNDO", "2", 1);
+		plan_undo(&plan, &err);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_string_equal(get_file("/sys/fake/a"), "a1");
+	assert_string_equal(get_file("/sys/fake/b"), "b0");
+	calls[0] = '\0';
+	assert_int_equal(plan_restore("t", &err), 0);
+	/* The restore resumes: c and b were marked undone already. */
+	assert_string_equal(calls, "undo:a ");
+	assert_host_untouched();
+	plan_free(&plan);
+}
+
+static void test_lock(void **state)
+{
+	struct vr_error err = {0};
+	char *want;
+	int fd, fd2;
+
+	(void)state;
+	assert_int_equal(plan_lock("t", &fd, &err), 0);
+	assert_true(fd >= 0);
+	/* A second vmrun (another open file description) is refused. */
+	assert_int_equal(plan_lock("t", &fd2, &err), -EBUSY);
+	assert_int_equal(fd2, -1);
+	want = xasprintf("VM 't' is already being run by vmrun (pid %ld)",
+			 (long)getpid());
+	assert_string_equal(err.msg, want);
+	free(want);
+	/* Other VMs are not affected. */
+	assert_int_equal(plan_lock("u", &fd2, &err), 0);
+	plan_unlock("u", fd2);
+	plan_unlock("t", fd);
+	assert_null(get_file("/run/vmrun/t.lock"));
+	assert_int_equal(plan_lock("t", &fd, &err), 0);
+	plan_unlock("t", fd);
+}
+
+static void claim_add(struct plan *plan, const char *bdf)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->profile = &prof;
+	plan->paths.journal = xstrdup(JOURNAL);
+	claim_plan(plan, bdf, "t");
+}
+
+static void test_claims(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+	char *text, *want;
+	pid_t other;
+	int status;
+
+	(void)state;
+	other = fork();
+	assert_true(other >= 0);
+	if (other == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(host_mkdir("/run/vmrun/claims", 0700, &err), 0);
+	text = xasprintf("other %ld\n", (long)other);
+	put_file("/run/vmrun/claims/0000:08:00.0", text);
+	/* Claimed by a live vmrun of another VM. */
+	assert_int_equal(claim_check("0000:08:00.0", "t", &err), -EBUSY);
+	want = xasprintf("0000:08:00.0 is in use by VM 'other' (vmrun pid "
+			 "%ld): stop it first (vmrun stop other)",
+			 (long)other);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(claim_check("0000:08:00.0", "other", &err), 0);
+	claim_add(&plan, "0000:08:00.0");
+	assert_int_equal(plan_apply(&plan, &err), -EBUSY);
+	assert_string_equal(get_file("/run/vmrun/claims/0000:08:00.0"), text);
+	assert_null(get_file(JOURNAL));
+	/* It dies: the claim is stale and replaced. */
+	kill(other, SIGKILL);
+	waitpid(other, &status, 0);
+	assert_int_equal(claim_check("0000:08:00.0", "t", &err), 0);
+	assert_int_equal(plan_apply(&plan, &err), 0);
+	free(want);
+	want = xasprintf("t %ld\n", (long)getpid());
+	assert_string_equal(get_file("/run/vmrun/claims/0000:08:00.0"), want);
+	assert_int_equal(plan_undo(&plan, &err), 0);
+	assert_null(get_file("/run/vmrun/claims/0000:08:00.0"));
+	plan_free(&plan);
+	/* Undo leaves a claim another VM took meanwhile alone. */
+	claim_add(&plan, "0000:08:00.0");
+	assert_int_equal(plan_apply(&plan, &err), 0);
+	put_file("/run/vmrun/claims/0000:08:00.0", text);
+	assert_int_equal(plan_undo(&plan, &err), 0);
+	assert_string_equal(get_file("/run/vmrun/claims/0000:08:00.0"), text);
+	plan_free(&plan);
+	free(want);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_apply_order_and_undo,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_mode, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_apply_failure_rolls_back,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_failure_rolls_back,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_twice, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_undo_errors_collected,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_from_journal,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restore_bad_journal, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_after_op, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_after_undo, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
