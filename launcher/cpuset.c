@@ -28,8 +28,10 @@ static void cl_sort(struct cpulist *cl)
 void cpuset_online(const struct host *h, struct cpulist *out)
 {
 	memset(out, 0, sizeof(*out));
+	/* core_of is -1 for an offline CPU. */
 	for (int c = 0; c < h->ncpus; c++)
-		cl_add(out, c);
+		if (!h->core_of || h->core_of[c] >= 0)
+			cl_add(out, c);
 }
 
 void cpuset_minus(const struct cpulist *a, const struct cpulist *b,
@@ -153,10 +155,12 @@ static int pin_check(const char *key, const struct cpulist *pin,
 	return 0;
 }
 
+/* The core of a CPU; unique negative values for CPUs without one. */
 static int core_of(const struct host *h, int cpu)
 {
-	return h->core_of && cpu >= 0 && cpu < h->ncpus ? h->core_of[cpu]
-							: -1 - cpu;
+	if (h->core_of && cpu >= 0 && cpu < h->ncpus && h->core_of[cpu] >= 0)
+		return h->core_of[cpu];
+	return -1 - cpu;
 }
 
 /* Host CPUs that share a core with a guest CPU but stay with the host. */

@@ -29,7 +29,7 @@ extern const struct op_type cpuset_op_cgroup;	  /* "cgroup" */
 extern const struct op_type cpuset_op_irq;	  /* "irq-affinity" */
 
 /* Pure set math on CPU lists, exposed for the unit tests. out is sorted
- * and owned by the caller. */
+ * and owned by the caller. cpuset_online: the host's online CPUs. */
 void cpuset_online(const struct host *h, struct cpulist *out);
 void cpuset_minus(const struct cpulist *a, const struct cpulist *b,
 		  struct cpulist *out);

@@ -9,6 +9,7 @@
 #include "hugepages.h"
 #include "journal.h"
 #include "lg.h"
+#include "net.h"
 #include "plan.h"
 #include "process.h"
 #include "runtime.h"
@@ -34,7 +35,7 @@ static const struct op_type *const op_types[] = {
 	&hugepages_op_dir,     &cpuset_op_slice,      &cpuset_op_controller,
 	&cpuset_op_cgroup,     &cpuset_op_irq,	      &op_file,
 	&op_shm_file,	       &op_kvmfr_check,	      &op_cleanup_path,
-	&op_process,
+	&op_process,	       &op_tap,
 };
 
 /* Tests register their own fake types here. */

@@ -3,6 +3,7 @@
 #include "hugepages.h"
 #include "hostfs.h"
 #include "hostio.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -299,42 +300,16 @@ static int pool_from_args(const struct op *op, struct pool *pl,
 	return 0;
 }
 
-static void progress_default(const char *line, bool final)
-{
-	if (!isatty(STDERR_FILENO) || getenv("VMRUN_QUIET"))
-		return;
-	fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
-	fflush(stderr);
-}
-
-static void (*progress_fn)(const char *line, bool final) = progress_default;
-
-void hugepages_set_progress(void (*fn)(const char *line, bool final))
-{
-	progress_fn = fn ? fn : progress_default;
-}
-
-static void progress(const struct pool *pl, long from, long now, long target)
-{
-	char page[32], line[160];
-
-	hugepages_format_size((uint64_t)pl->size_kb * KIB, page, sizeof(page));
-	snprintf(line, sizeof(line),
-		 "vmrun: reserving %ld x %s hugepages on node %d: %ld/%ld",
-		 target - from, page, pl->node, now - from, target - from);
-	progress_fn(line, now >= target || now < 0);
-}
-
 /* Raise nr_hugepages to target in steps of 1 GiB, so progress shows and
  * each step is checked; stops at the first step the kernel cannot fill.
+ * from is where the whole reservation started (for the progress bar).
  * Returns the count reached or -errno. */
-static long pool_raise(const struct pool *pl, long nr, long target,
+static long pool_raise(const struct pool *pl, long from, long nr, long target,
 		       struct vr_error *err)
 {
 	long step = (long)(GIB / ((uint64_t)pl->size_kb * KIB));
-	long from = nr, got;
-	bool show = target - nr > step;
-	int r;
+	long got = nr;
+	int r = 0;
 
 	if (step < 1)
 		step = 1;
@@ -346,18 +321,17 @@ static long pool_raise(const struct pool *pl, long nr, long target,
 		/* The kernel takes what it can and reports success; some
 		 * emulations say ENOMEM. Either way the read-back tells. */
 		r = host_write(pl->nr, v, err);
-		if (r && r != -ENOMEM)
-			return r;
-		r = hostfs_read_long(pl->nr, &got, err);
-		if (r)
-			return r;
-		if (show)
-			progress(pl, from, got < next ? -1 : got, target);
-		if (got < next)
-			return got;
+		if (!r || r == -ENOMEM)
+			r = hostfs_read_long(pl->nr, &got, err);
+		if (r || got < next)
+			break;
+		/* A terminal shows a bar; logs get nothing per step. */
+		log_progress("hugepages", (unsigned long long)(got - from),
+			     (unsigned long long)(target - from), "pages");
 		nr = got;
 	}
-	return nr;
+	log_progress_done();
+	return r ? r : got;
 }
 
 static int reserve_save(struct op *op, struct vr_error *err)
@@ -428,9 +402,9 @@ static int reserve_verify(const struct pool *pl, long nr0, struct vr_error *err)
 
 static int reserve_apply(struct op *op, struct vr_error *err)
 {
-	static const char *const ladder[][2] = {
-		{"/proc/sys/vm/compact_memory", "1"},
-		{"/proc/sys/vm/drop_caches", "3"},
+	static const char *const ladder[][3] = {
+		{"/proc/sys/vm/compact_memory", "1", "compacting memory"},
+		{"/proc/sys/vm/drop_caches", "3", "dropping caches"},
 	};
 	struct pool pl;
 	long nr0, free0, target, got;
@@ -443,12 +417,15 @@ static int reserve_apply(struct op *op, struct vr_error *err)
 	if (r || !hugepages_shortfall(free0, pl.need))
 		goto out;
 	target = nr0 + hugepages_shortfall(free0, pl.need);
-	got = pool_raise(&pl, nr0, target, err);
+	got = pool_raise(&pl, nr0, nr0, target, err);
 	for (size_t i = 0; pl.compact && i < ARRAY_SIZE(ladder); i++) {
 		if (got < 0 || got >= target)
 			break;
+		log_info("only %ld of %ld hugepages free on node %d: %s and "
+			 "trying again",
+			 free0 + got - nr0, pl.need, pl.node, ladder[i][2]);
 		pool_reclaim(ladder[i][0], ladder[i][1]);
-		got = pool_raise(&pl, got, target, err);
+		got = pool_raise(&pl, nr0, got, target, err);
 	}
 	if (got < 0)
 		r = (int)got;

@@ -29,11 +29,6 @@ int hugepages_plan(struct plan *plan, const struct profile *p,
 int hugepages_plan_folder(struct plan *plan, const struct profile *p,
 			  unsigned long size_kb, struct vr_error *err);
 
-/* Where progress of a long reservation goes: one line per step, final on
- * the last. Default: a one-line display on stderr when it is a terminal
- * and VMRUN_QUIET is unset, nothing otherwise. NULL restores the default. */
-void hugepages_set_progress(void (*fn)(const char *line, bool final));
-
 /* The ops, for the engine's registry. */
 extern const struct op_type hugepages_op_reserve; /* "hugepages" */
 extern const struct op_type hugepages_op_mount;	  /* "hugetlbfs-mount" */

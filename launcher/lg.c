@@ -68,6 +68,8 @@ static int resolve_owner(struct plan *plan,
 int lg_plan(struct plan *plan, const struct profile *p, struct vr_error *err)
 {
 	const struct profile_looking_glass *lg = &p->lg;
+	const struct passwd *pw;
+	const struct group *gr;
 	json_object *args;
 	uid_t uid;
 	gid_t gid;
@@ -91,11 +93,13 @@ int lg_plan(struct plan *plan, const struct profile *p, struct vr_error *err)
 	}
 	json_object_object_add(args, "uid", json_object_new_int((int)uid));
 	json_object_object_add(args, "gid", json_object_new_int((int)gid));
+	pw = getpwuid(uid);
+	gr = getgrgid(gid);
 	plan_add(plan, &op_shm_file, args,
-		 "create %s (%llu MiB, owner %d, group %d, mode 0660) for "
+		 "create %s (%llu MiB, owner %s, group %s, mode 0660) for "
 		 "Looking Glass",
-		 lg->device, (unsigned long long)(lg->size / MIB), (int)uid,
-		 (int)gid);
+		 lg->device, (unsigned long long)(lg->size / MIB),
+		 pw ? pw->pw_name : "?", gr ? gr->gr_name : "?");
 	return 0;
 }
 

@@ -2,6 +2,7 @@
  * one VM. The engine that applies the operations is in engine.c. */
 #include "plan.h"
 #include "lg.h"
+#include "net.h"
 #include "acpi.h"
 #include "console.h"
 #include "cpuset.h"
@@ -118,7 +119,8 @@ static int host_ops_plan(struct plan *plan, const struct profile *p,
 	if (p->npci)
 		plan->memlock = p->vm.memory + GIB;
 	battery_plan(plan, p);
-	return lg_plan(plan, p, err);
+	r = net_plan(plan, p, err);
+	return r ? r : lg_plan(plan, p, err);
 }
 
 int plan_build(const struct profile *p, const struct host *h, struct plan *plan,

@@ -89,6 +89,9 @@ check "dry run lists the reservation" grep -q \
 	"reserve 2048 x 2 MiB hugepages (4 GiB) on NUMA node 0" \
 	<(vm --dry-run "$p")
 if prepared "compaction: prepare" "$p"; then
+	expect_eq "compaction: said so" \
+		"vmrun: only 512 of 2048 hugepages free on node 0: compacting memory and trying again" \
+		"$(grep hugepages "$TMP/err")"
 	expect_eq "compaction: 2048 pages on node 0" 2048 "$(pool 0 2048 nr)"
 	expect_eq "compaction: all free" 2048 "$(pool 0 2048 free)"
 	check "compaction: per-VM folder" test -d "$ROOT/dev/hugepages/vmrun-hp4"
@@ -105,6 +108,10 @@ fi
 stage node0.free_kb=1G node0.movable_kb=0 node0.cache_kb=8G
 snap >"$TMP/staged"
 if prepared "drop caches: prepare" "$p"; then
+	expect_eq "drop caches: compaction tried first" \
+		"vmrun: only 512 of 2048 hugepages free on node 0: compacting memory and trying again
+vmrun: only 512 of 2048 hugepages free on node 0: dropping caches and trying again" \
+		"$(grep hugepages "$TMP/err")"
 	expect_eq "drop caches: 2048 pages" 2048 "$(pool 0 2048 nr)"
 	check "drop caches: restore" vm restore hp4
 	same_snapshot "drop caches: host as before after restore" "$TMP/staged"
@@ -123,7 +130,9 @@ check "compact-memory = no: nothing compacted" test "$(cat "$ROOT/.fakehost/node
 stage node0.free_kb=1G node0.movable_kb=1G node0.cache_kb=1G
 p=$(profile hp4 4G 2M)
 refused "short after compaction and dropped caches" \
-	"vmrun: reserve 2048 x 2 MiB hugepages (4 GiB) on NUMA node 0: could not reserve 2048 x 2 MiB hugepages on node 0: got 1536 (free memory on the node 3 GiB, MemAvailable 3 GiB); close programs or reserve them at boot (hugepagesz=2M hugepages=2048 on the kernel command line)
+	"vmrun: only 512 of 2048 hugepages free on node 0: compacting memory and trying again
+vmrun: only 1024 of 2048 hugepages free on node 0: dropping caches and trying again
+vmrun: reserve 2048 x 2 MiB hugepages (4 GiB) on NUMA node 0: could not reserve 2048 x 2 MiB hugepages on node 0: got 1536 (free memory on the node 3 GiB, MemAvailable 3 GiB); close programs or reserve them at boot (hugepagesz=2M hugepages=2048 on the kernel command line)
 the host was put back as it was" \
 	"$p"
 check "short: no journal left" test ! -e "$ROOT/run/vmrun/hp4.json"

@@ -176,6 +176,13 @@ static void test_pin_errors(void **state)
 	expect_error("0-15", "", true,
 		     "[cpu] isolate = yes would leave the host no CPU: "
 		     "vcpu-pin takes all of 0-15; leave at least one out");
+	/* An offline CPU is not the host's to give. */
+	fx_init(&fx, "12-15", "", false);
+	fx.core_of[15] = -1;
+	assert_int_equal(cpuset_plan(&fx.plan, &fx.p, &fx.h, &fx.err), -EINVAL);
+	assert_string_equal(fx.err.msg, "[cpu] vcpu-pin names CPU 15, but "
+					"this host has CPUs 0-14");
+	fx_free(&fx);
 	fx_init(&fx, "2-5", "", true);
 	fx.h.cgroup2 = false;
 	assert_int_equal(cpuset_plan(&fx.plan, &fx.p, &fx.h, &fx.err),

@@ -265,7 +265,7 @@ static void test_plan_2m(void **state)
 	assert_int_equal(op_long(&fx.plan.ops[0], "pages"), 4096);
 	assert_string_equal(fx.plan.ops[0].desc,
 			    "reserve 4096 x 2 MiB hugepages (8 GiB) on NUMA "
-			    "node 0"); raise nr_hugepages by the shortfall)");
+			    "node 0");
 	assert_string_equal(fx.plan.ops[1].type->name, "hugepage-dir");
 	assert_string_equal(fx.plan.paths.hugepage_dir,
 			    "/dev/hugepages/vmrun-win");

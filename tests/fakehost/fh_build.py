@@ -31,6 +31,7 @@ def build(host, root, systemd=True):
     build_dmi(root, host)
     build_dev_run(root, host, systemd)
     build_stubs(root)
+    build_net(root)
     refresh_memory(root)
 
 
@@ -387,9 +388,26 @@ def build_dev_run(root, host, systemd):
         os.makedirs(os.path.join(root, "run/systemd/system"))
 
 
+def build_net(root):
+    """Loopback and one bridge, br0, as on a host set up for bridged
+    guests (the fixture format has no network section)."""
+    virt = os.path.join(root, "sys/devices/virtual/net")
+    cls = os.path.join(root, "sys/class/net")
+    os.makedirs(cls, exist_ok=True)
+    for name in ("lo", "br0"):
+        d = os.path.join(virt, name)
+        os.makedirs(d, exist_ok=True)
+        write(os.path.join(d, "operstate"), "up\n", 0o444)
+        if name == "br0":
+            os.makedirs(os.path.join(d, "bridge"), exist_ok=True)
+            os.makedirs(os.path.join(d, "brif"), exist_ok=True)
+        link(os.path.join(cls, name), d)
+
+
 def build_stubs(root):
     for src, dst in (("stub-modprobe", "usr/sbin/modprobe"),
-                     ("stub-systemctl", "usr/bin/systemctl")):
+                     ("stub-systemctl", "usr/bin/systemctl"),
+                     ("stub-ip", "usr/sbin/ip")):
         path = os.path.join(root, dst)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         shutil.copyfile(os.path.join(HERE, src), path)

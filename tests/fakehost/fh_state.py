@@ -52,9 +52,21 @@ def snapshot(root):
     units = os.path.join(root, ".fakehost/units")
     for u in sorted(os.listdir(units)) if os.path.isdir(units) else []:
         add("unit %s %s" % (u, one(os.path.join(units, u))))
+    snap_net(root, add)
     for top in ("dev/vfio", "run/vmrun", "dev/shm", "dev/hugepages"):
         snap_files(root, top, add)
     return "\n".join(lines) + "\n"
+
+
+def snap_net(root, add):
+    cls = os.path.join(root, "sys/class/net")
+    for n in sorted(os.listdir(cls)) if os.path.isdir(cls) else []:
+        d = os.path.join(cls, n)
+        master = os.path.join(d, "master")
+        add("net %s master=%s state=%s" % (
+            n, os.path.basename(os.readlink(master))
+            if os.path.islink(master) else "-",
+            one(os.path.join(d, "operstate"))))
 
 
 def driver_of(dev):
