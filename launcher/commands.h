@@ -10,6 +10,7 @@
 struct cmd_opts {
 	bool detach; /* --detach */
 	bool force;  /* stop --force */
+	bool json;   /* devices --json */
 };
 
 int cmd_run(const char *profile, const struct cmd_opts *o,

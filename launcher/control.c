@@ -11,10 +11,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #define LINE_MAX_BYTES 65536
+#define CALL_TIMEOUT_S 10
 
 static int sock_addr(const char *abs, struct sockaddr_un *sa,
 		     struct vr_error *err)
@@ -24,8 +26,8 @@ static int sock_addr(const char *abs, struct sockaddr_un *sa,
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa->sun_path))
-		return vr_errorx(err, ENAMETOOLONG,
-				 "socket path too long: %s", path);
+		return vr_errorx(err, ENAMETOOLONG, "socket path too long: %s",
+				 path);
 	strcpy(sa->sun_path, path);
 	return 0;
 }
@@ -59,8 +61,8 @@ int control_listen(const char *abs, int *fd, struct vr_error *err)
 
 int control_send(int fd, json_object *msg)
 {
-	const char *s = json_object_to_json_string_ext(msg,
-						       JSON_C_TO_STRING_PLAIN);
+	const char *s =
+		json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
 	size_t len = strlen(s), off = 0;
 	char *line = xasprintf("%s\n", s);
 	ssize_t n;
@@ -114,6 +116,7 @@ int control_call(const char *name, json_object *request, json_object **reply,
 		 int *fd, struct vr_error *err)
 {
 	cleanup_free char *abs = xasprintf("/run/vmrun/%s.sock", name);
+	struct timeval tv = {.tv_sec = CALL_TIMEOUT_S};
 	struct sockaddr_un sa;
 	int s, r;
 
@@ -123,6 +126,9 @@ int control_call(const char *name, json_object *request, json_object **reply,
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return vr_error(err, errno, "socket");
+	/* A supervisor answers at once from its poll loop; one that does
+	 * not within the timeout is stuck, and we say so. */
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = errno;
 		close(s);
@@ -136,12 +142,18 @@ int control_call(const char *name, json_object *request, json_object **reply,
 	if (control_send(s, request) < 0 || !(*reply = control_read(s))) {
 		close(s);
 		return vr_errorx(err, EPROTO,
-				 "the vmrun of VM '%s' did not answer", name);
+				 "the vmrun of VM '%s' did not answer within "
+				 "%d s (see its log)",
+				 name, CALL_TIMEOUT_S);
 	}
-	if (fd)
+	if (fd) {
+		/* the final event comes when the VM has ended: no limit */
+		tv.tv_sec = 0;
+		setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		*fd = s;
-	else
+	} else {
 		close(s);
+	}
 	return 0;
 }
 
@@ -160,15 +172,20 @@ void control_list(struct strv *names)
 		return;
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
+		char *n, *lock;
 
-		if (len > 5 && !strcmp(de->d_name + len - 5, ".sock") &&
-		    de->d_type == DT_SOCK) {
-			char *n = xstrdup(de->d_name);
-
-			n[len - 5] = '\0';
+		if (len <= 5 || strcmp(de->d_name + len - 5, ".sock") ||
+		    de->d_type != DT_SOCK)
+			continue;
+		n = xstrdup(de->d_name);
+		n[len - 5] = '\0';
+		/* Other sockets live here too (NAME-swtpm.sock, whose server
+		 * never answers us): a supervisor also holds NAME.lock. */
+		lock = xasprintf("%s/%s.lock", dir, n);
+		if (access(lock, F_OK) == 0)
 			strv_add(names, n);
-			free(n);
-		}
+		free(lock);
+		free(n);
 	}
 	closedir(d);
 	qsort(names->v, names->n, sizeof(char *), cmp_str);

@@ -12,6 +12,7 @@
 #include "net.h"
 #include "plan.h"
 #include "process.h"
+#include "runas.h"
 #include "runtime.h"
 #include "vfio.h"
 
@@ -29,13 +30,27 @@
 /* Every op type, for journal replay. Planners own their types; a new one
  * must be listed here or a journal naming it cannot be undone. */
 static const struct op_type *const op_types[] = {
-	&op_stop_unit,	       &op_vtconsole_unbind,  &op_efifb_unbind,
-	&op_pci_remove_rescan, &op_modprobe,	      &op_claim,
-	&op_vfio_bind,	       &hugepages_op_reserve, &hugepages_op_mount,
-	&hugepages_op_dir,     &cpuset_op_slice,      &cpuset_op_controller,
-	&cpuset_op_cgroup,     &cpuset_op_irq,	      &op_file,
-	&op_shm_file,	       &op_kvmfr_check,	      &op_cleanup_path,
-	&op_process,	       &op_tap,
+	&op_stop_unit,
+	&op_vtconsole_unbind,
+	&op_efifb_unbind,
+	&op_pci_remove_rescan,
+	&op_modprobe,
+	&op_claim,
+	&op_vfio_bind,
+	&hugepages_op_reserve,
+	&hugepages_op_mount,
+	&hugepages_op_dir,
+	&cpuset_op_slice,
+	&cpuset_op_controller,
+	&cpuset_op_cgroup,
+	&cpuset_op_irq,
+	&op_file,
+	&op_shm_file,
+	&op_kvmfr_check,
+	&op_cleanup_path,
+	&op_process,
+	&op_tap,
+	&op_chown,
 };
 
 /* Tests register their own fake types here. */

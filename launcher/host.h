@@ -25,6 +25,7 @@ struct host_pci {
 	bool boot_vga;
 	bool is_bridge;	       /* header type 1 (PCI-to-PCI) or class 0x0604 */
 	char name[256];	       /* "Vendor Device" from libpci's ID database */
+	char class_name[128];  /* "VGA compatible controller", the same */
 	char reset_method[64]; /* sysfs reset_method ("flr bus"), "" if none */
 };
 

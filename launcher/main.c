@@ -1,9 +1,13 @@
 /* main.c: the command line of vmrun. It parses the options and dispatches
  * to one command (commands.c); nothing else happens here. */
 #include "commands.h"
+#include "desktop.h"
+#include "devices.h"
+#include "doctor.h"
 #include "error.h"
 #include "hostfs.h"
 #include "log.h"
+#include "trust.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -12,7 +16,13 @@
 
 #define VMRUN_VERSION "0.1.0"
 
-enum arg_kind { ARG_PROFILE, ARG_NAME, ARG_OPT_NAME };
+enum arg_kind {
+	ARG_PROFILE,
+	ARG_NAME,
+	ARG_OPT_NAME,
+	ARG_NONE,
+	ARG_OPT_PROFILE,
+};
 
 struct cmd {
 	const char *name; /* NULL: the default command, `vmrun PROFILE` */
@@ -39,19 +49,29 @@ static const struct cmd cmds[] = {
 	 "restore)"},
 	{"restore", ARG_NAME,
 	 "undo the host changes a vmrun of VM NAME left behind"},
+	{"devices", ARG_NONE,
+	 "the IOMMU groups and their PCI functions, with a verdict per group "
+	 "on whether it can go to a guest (--json: machine-readable)"},
+	{"doctor", ARG_OPT_PROFILE,
+	 "check the host (and a profile) for passthrough: one line per check, "
+	 "with the fix for each failure; exit status 0 when nothing fails"},
+	{"install-desktop", ARG_NAME,
+	 "add VM NAME to your applications menu: the entry starts "
+	 "vmrun@NAME.service (profile /etc/vmrun/NAME.ini) and Looking Glass"},
 };
 
 static void usage(FILE *out)
 {
-	static const char *const argname[] = {"PROFILE", "NAME", "[NAME]"};
+	static const char *const argname[] = {"PROFILE", "NAME", "[NAME]", "",
+					      "[PROFILE]"};
 
 	fprintf(out, "usage: vmrun [OPTIONS] PROFILE\n"
 		     "       vmrun [OPTIONS] COMMAND ARG\n\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(out, "  vmrun %s%s%s\n      %s\n",
 			cmds[i].name ? cmds[i].name : "",
-			cmds[i].name ? " " : "", argname[cmds[i].arg],
-			cmds[i].help);
+			cmds[i].name && *argname[cmds[i].arg] ? " " : "",
+			argname[cmds[i].arg], cmds[i].help);
 	fprintf(out,
 		"\noptions:\n"
 		"  -d, --detach   run in the background once the guest runs\n"
@@ -60,6 +80,10 @@ static void usage(FILE *out)
 		"  -v, --verbose  more detail, QMP traffic in the VM log\n"
 		"  --root DIR     act on a host root other than / (tests); "
 		"also VMRUN_ROOT\n"
+		"  --trust        use a profile, hooks and files that users "
+		"other than root and\n                 you can change (refused "
+		"otherwise; see vmrun(1))\n"
+		"  --json         with devices: JSON output\n"
 		"  -h, --help     this text\n"
 		"  --version      print the version\n"
 		"\nexit status of a run: 0 the guest powered off, 1 it could "
@@ -91,6 +115,12 @@ static int dispatch(const struct cmd *c, const char *arg,
 		return cmd_stop(arg, o, err);
 	if (!strcmp(c->name, "prepare"))
 		return cmd_prepare(arg, err);
+	if (!strcmp(c->name, "install-desktop"))
+		return cmd_install_desktop(arg, err);
+	if (!strcmp(c->name, "devices"))
+		return cmd_devices(o->json, err);
+	if (!strcmp(c->name, "doctor"))
+		return cmd_doctor(arg, err);
 	return cmd_restore(arg, err);
 }
 
@@ -106,6 +136,8 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{"dry-run", no_argument, NULL, 'D'},
 		{"print-argv", no_argument, NULL, 'P'},
+		{"json", no_argument, NULL, 'j'},
+		{"trust", no_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cmd_opts o = {0};
@@ -143,6 +175,12 @@ int main(int argc, char **argv)
 		case 'P':
 			c = cmd_find("--print-argv");
 			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'T':
+			trust_set_mode(TRUST_OFF);
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -152,12 +190,23 @@ int main(int argc, char **argv)
 		c = cmd_find(argv[optind++]);
 	if (optind < argc)
 		arg = argv[optind++];
-	if (optind < argc || (!arg && c->arg != ARG_OPT_NAME)) {
-		fprintf(stderr, "vmrun: %s\n", arg ? "too many arguments"
-						   : "missing argument");
+	if (optind < argc || (arg && c->arg == ARG_NONE) ||
+	    (!arg && (c->arg == ARG_PROFILE || c->arg == ARG_NAME))) {
+		fprintf(stderr, "vmrun: %s\n",
+			arg ? "too many arguments" : "missing argument");
 		usage(stderr);
 		return 2;
 	}
+	if (o.json && (!c->name || strcmp(c->name, "devices"))) {
+		fprintf(stderr,
+			"vmrun: --json goes with `vmrun devices` only\n");
+		return 2;
+	}
+	/* Commands that start nothing only warn about untrusted files. */
+	if (trust_get_mode() == TRUST_ENFORCE && c->name &&
+	    (!strcmp(c->name, "--dry-run") ||
+	     !strcmp(c->name, "--print-argv") || !strcmp(c->name, "doctor")))
+		trust_set_mode(TRUST_WARN);
 	code = dispatch(c, arg, &o, &err);
 	if (code)
 		fprintf(stderr, "vmrun: %s\n", err.msg);

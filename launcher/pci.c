@@ -108,6 +108,8 @@ static void pci_fill_one(struct pci_access *pacc, struct pci_dev *d,
 	pci_lookup_name(pacc, p->name, sizeof(p->name),
 			PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE, p->vendor,
 			p->device);
+	pci_lookup_name(pacc, p->class_name, sizeof(p->class_name),
+			PCI_LOOKUP_CLASS, p->cls);
 	pci_read_sysfs(p);
 }
 
@@ -137,13 +139,15 @@ static void pci_collect(struct pci_access *pacc, struct host *h)
 	qsort(h->pci, h->npci, sizeof(*h->pci), pci_cmp);
 }
 
-/* Under a fake root, names come from its own pci.ids, not udev's hwdb of
- * the machine running the tests. */
+/* Names come from pci.ids, never udev's hwdb: libpci's hwdb lookup leaks
+ * a udev context per call, and hwdb's PCI names are built from the same
+ * database. Under a fake root, its own pci.ids holds the fixture's names. */
 static char *pci_setup_names(struct pci_access *pacc)
 {
 	const char *root = hostfs_root();
 	char *ids;
 
+	pacc->id_lookup_mode |= PCI_LOOKUP_NO_HWDB;
 	if (!strcmp(root, "/"))
 		return NULL;
 	ids = xasprintf("%s/usr/share/misc/pci.ids", root);
@@ -152,7 +156,6 @@ static char *pci_setup_names(struct pci_access *pacc)
 		return NULL;
 	}
 	pci_set_name_list_path(pacc, ids, 0);
-	pacc->id_lookup_mode |= PCI_LOOKUP_NO_HWDB;
 	return ids;
 }
 

@@ -10,6 +10,7 @@
 #include "hostfs.h"
 #include "hugepages.h"
 #include "qemu_argv.h"
+#include "runas.h"
 #include "vfio.h"
 
 #include <stdarg.h>
@@ -120,7 +121,10 @@ static int host_ops_plan(struct plan *plan, const struct profile *p,
 		plan->memlock = p->vm.memory + GIB;
 	battery_plan(plan, p);
 	r = net_plan(plan, p, err);
-	return r ? r : lg_plan(plan, p, err);
+	if (!r)
+		r = lg_plan(plan, p, err);
+	/* last: it hands over what the ops above made */
+	return r ? r : runas_plan(plan, p, h, err);
 }
 
 int plan_build(const struct profile *p, const struct host *h, struct plan *plan,

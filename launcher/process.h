@@ -12,15 +12,18 @@
 #include "plan.h"
 
 struct spawn {
-	const char *path;	   /* program; a bare name is looked up in PATH */
-	char *const *argv;	   /* argv[0] included, NULL-terminated */
-	int pass_fd;		   /* becomes fd 3 in the child; -1 for none */
-	int out_fd;		   /* stdout and stderr; -1 to inherit */
-	bool own_pgrp;		   /* not signalled by the terminal's ^C */
-	bool die_with_parent;	   /* SIGTERM when vmrun dies */
-	uint64_t memlock;	   /* RLIMIT_MEMLOCK, 0 = unchanged */
-	const char *cgroup;	   /* host cgroup folder to join, or NULL */
-	char *const *env;	   /* extra NAME=VALUE entries, or NULL */
+	const char *path;      /* program; a bare name is looked up in PATH */
+	char *const *argv;     /* argv[0] included, NULL-terminated */
+	int pass_fd;	       /* becomes fd 3 in the child; -1 for none */
+	int out_fd;	       /* stdout and stderr; -1 to inherit */
+	bool own_pgrp;	       /* not signalled by the terminal's ^C */
+	bool die_with_parent;  /* SIGTERM when vmrun dies */
+	uint64_t memlock;      /* RLIMIT_MEMLOCK, 0 = unchanged */
+	bool memlock_optional; /* fine if refused while the program
+				    * has CAP_IPC_LOCK (it stays root) */
+	const char *cgroup;    /* host cgroup folder to join, or NULL */
+	char *const *env;      /* extra NAME=VALUE entries, or NULL */
+	const char *cwd;       /* working folder, or NULL (unchanged) */
 };
 
 /* Start the program; 0 and *pid, or the reason it could not be started

@@ -228,6 +228,7 @@ struct profile {
 	struct profile_host host;
 	struct profile_hooks hooks;
 	struct strv qemu_args; /* [qemu] arg */
+	bool qemu_sandbox;     /* [qemu] sandbox: QEMU's seccomp filter */
 };
 
 /* Parse and validate. On failure every problem found is in err->msg, one

@@ -415,6 +415,11 @@ const struct pkey profile_keys[] = {
 	{S(SEC_QEMU), "arg", &pt_strlist, offsetof(struct profile, qemu_args),
 	 .flags = PK_REPEAT, .max = 4096,
 	 .help = "extra QEMU argument, appended as-is"},
+	{S(SEC_QEMU), "sandbox", &pt_bool,
+	 offsetof(struct profile, qemu_sandbox), "yes",
+	 .help = "QEMU's seccomp sandbox (-sandbox on: no obsolete system "
+		 "calls, no new processes, no scheduler changes, no setuid "
+		 "unless for [vm] run-as)"},
 };
 const size_t profile_nkeys = ARRAY_SIZE(profile_keys);
 

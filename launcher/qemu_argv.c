@@ -425,6 +425,23 @@ static int add_run_as(struct qemu_build *b)
 	return 0;
 }
 
+/* QEMU's seccomp filter, as libvirt sets it: no obsolete system calls,
+ * no new processes (networks use script=no), no scheduler or priority
+ * changes (vmrun pins from outside). QEMU installs it before -runas drops
+ * privileges, so with run-as set*uid must stay allowed (with
+ * elevateprivileges=deny QEMU dies of SIGSYS at the switch); once QEMU is
+ * that user it has nothing left to raise. */
+static void add_sandbox(struct qemu_build *b)
+{
+	if (!b->p->qemu_sandbox)
+		return;
+	qb_add(b, "-sandbox",
+	       b->p->vm.run_as
+		       ? "on,obsolete=deny,spawn=deny,resourcecontrol=deny"
+		       : "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
+			 "resourcecontrol=deny");
+}
+
 static int add_devices(struct qemu_build *b)
 {
 	int r = qemu_pci_place(b);
@@ -488,6 +505,8 @@ int qemu_argv_build(const struct profile *p, const struct host *h,
 	}
 	if (!r)
 		r = add_run_as(&b);
+	if (!r)
+		add_sandbox(&b);
 	for (size_t i = 0; !r && i < p->qemu_args.n; i++)
 		strv_add(argv, p->qemu_args.v[i]);
 	free(b.pci);

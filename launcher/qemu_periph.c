@@ -289,6 +289,14 @@ int qemu_add_tpm(struct qemu_build *b)
 
 	switch (b->p->tpm.type) {
 	case TPM_SWTPM:
+		/* swtpm splits --tpmstate dir=...,mode=... on every comma and
+		 * has no escape for one. */
+		if (b->p->tpm.state && strchr(b->p->tpm.state, ','))
+			return vr_errorx(b->err, EINVAL,
+					 "[tpm] state %s contains ',', which "
+					 "swtpm's --tpmstate option cannot "
+					 "carry: choose a folder without one",
+					 b->p->tpm.state);
 		path = qb_opt_path(b->paths->swtpm_sock);
 		r = qb_check_text(b, "the swtpm socket path", path);
 		if (r)
@@ -319,6 +327,14 @@ int qemu_add_acpi(struct qemu_build *b)
 
 		if (r)
 			return r;
+		/* QEMU reads file=A:B as two tables to concatenate, and ':'
+		 * has no escape: such a path would add a host file. */
+		if (strchr(path, ':'))
+			return vr_errorx(b->err, EINVAL,
+					 "[acpi] table %s contains ':', which "
+					 "QEMU's -acpitable reads as a list of "
+					 "files: rename the file or its folder",
+					 a->tables.v[i]);
 		qb_addf(b, "-acpitable", "file=%s", path);
 	}
 	if (a->fake_battery) {

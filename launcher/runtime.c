@@ -2,10 +2,12 @@
  * (sockets) are journaled through a clean-up op, so a crash leaves nothing
  * that `vmrun restore` does not remove. */
 #include "runtime.h"
+#include "control.h"
 #include "hostfs.h"
 #include "log.h"
 #include "process.h"
 #include "qemu_argv.h"
+#include "runas.h"
 #include "util.h"
 
 #include <errno.h>
@@ -135,20 +137,34 @@ int runtime_prepare(struct vm *vm, struct vr_error *err)
 	struct plan *plan = &vm->plan;
 	cleanup_free char *log = NULL;
 	FILE *f;
-	int r;
+	int fd, r;
 
 	r = mkdir_p(p->vm.state_dir, 0700, err);
 	if (r)
 		return r;
 	log = hostfs_path(plan->paths.log);
-	f = fopen(log, "ae");
-	if (!f)
-		return vr_error(err, errno, "open the VM log %s", log);
+	/* 0600: the log holds QMP traffic with -v; a log made before is
+	 * brought to 0600 too */
+	fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd >= 0 && fchmod(fd, 0600) < 0)
+		log_debug("chmod %s: %s", log, strerror(errno));
+	f = fd >= 0 ? fdopen(fd, "a") : NULL;
+	if (!f) {
+		r = vr_error(err, errno, "open the VM log %s", log);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
 	if (same_file(fileno(f), STDERR_FILENO))
 		fclose(f); /* detached: stderr already is the log */
 	else
 		log_set_file(f);
 	r = vars_prepare(vm, err);
+	/* QEMU opens the vars as root before it drops to run-as; the file
+	 * is the VM's own all the same */
+	if (!r && p->firmware.type == FW_OVMF)
+		r = runas_own(p, p->firmware.vars, false, err);
 	if (r)
 		return r;
 	plan_cleanup(plan, plan->paths.ctl);
@@ -182,13 +198,57 @@ static int record(struct vm *vm, const char *what, pid_t pid,
 	return plan_apply(&vm->plan, err);
 }
 
+/* swtpm's arguments. With [vm] run-as it runs as that user too, and it
+ * drops privileges before it opens anything, while /run/vmrun and the
+ * state folder stay root's (0700): vmrun listens on the socket itself and
+ * passes it as fd 3 (*lfd), and swtpm starts in its state folder (made the
+ * user's) and names everything relative to it. */
+static int swtpm_args(struct vm *vm, struct strv *argv, int *lfd,
+		      struct vr_error *err)
+{
+	const struct profile *p = &vm->profile;
+	cleanup_free char *state = hostfs_path(p->tpm.state);
+	cleanup_free char *sock = hostfs_path(vm->plan.paths.swtpm_sock);
+	int r;
+
+	strv_add(argv, "swtpm");
+	strv_add(argv, "socket");
+	strv_add(argv, "--tpm2");
+	strv_add(argv, "--terminate");
+	if (!p->vm.run_as) {
+		strv_add(argv, "--tpmstate");
+		strv_addf(argv, "dir=%s,mode=0600", state);
+		strv_add(argv, "--ctrl");
+		strv_addf(argv, "type=unixio,path=%s,mode=0600", sock);
+		strv_add(argv, "--log");
+		strv_addf(argv, "file=%s/swtpm.log", state);
+		return 0;
+	}
+	r = runas_own(p, p->tpm.state, true, err);
+	if (!r)
+		r = control_listen(vm->plan.paths.swtpm_sock, lfd, err);
+	if (r)
+		return r;
+	/* swtpm waits in poll(); its accept() must block */
+	fcntl(*lfd, F_SETFL, fcntl(*lfd, F_GETFL) & ~O_NONBLOCK);
+	strv_add(argv, "--tpmstate");
+	strv_add(argv, "dir=.,mode=0600");
+	strv_add(argv, "--ctrl");
+	strv_add(argv, "type=unixio,fd=3");
+	strv_add(argv, "--log");
+	strv_add(argv, "file=swtpm.log");
+	strv_add(argv, "--runas");
+	strv_add(argv, p->vm.run_as);
+	return 0;
+}
+
 int runtime_start_swtpm(struct vm *vm, struct vr_error *err)
 {
 	const struct profile *p = &vm->profile;
-	cleanup_free char *state = NULL, *sock = NULL, *st_arg = NULL,
-			  *ctrl = NULL, *logarg = NULL;
+	cleanup_free char *state = NULL, *sock = NULL;
+	struct strv argv = {0};
+	int lfd = -1, r;
 	pid_t pid;
-	int r;
 
 	if (p->tpm.type != TPM_SWTPM)
 		return 0;
@@ -197,21 +257,24 @@ int runtime_start_swtpm(struct vm *vm, struct vr_error *err)
 		return r;
 	state = hostfs_path(p->tpm.state);
 	sock = hostfs_path(vm->plan.paths.swtpm_sock);
-	st_arg = xasprintf("dir=%s,mode=0600", state);
-	ctrl = xasprintf("type=unixio,path=%s,mode=0600", sock);
-	logarg = xasprintf("file=%s/swtpm.log", state);
-	char *argv[] = {"swtpm", "socket",	"--tpm2", "--tpmstate",
-			st_arg,	 "--ctrl",	ctrl,	  "--log",
-			logarg,	 "--terminate", NULL};
+	unlink(sock);
+	r = swtpm_args(vm, &argv, &lfd, err);
+	if (r) {
+		strv_free(&argv);
+		return r;
+	}
 	struct spawn s = {.path = "swtpm",
-			  .argv = argv,
-			  .pass_fd = -1,
+			  .argv = argv.v,
+			  .pass_fd = lfd,
 			  .out_fd = -1,
 			  .own_pgrp = true,
-			  .die_with_parent = true};
+			  .die_with_parent = true,
+			  .cwd = state};
 
-	unlink(sock);
 	r = proc_spawn(&s, &pid, err);
+	strv_free(&argv);
+	if (lfd >= 0)
+		close(lfd);
 	if (r)
 		return vr_error_prefix(err, "[tpm] type = swtpm needs the "
 					    "swtpm package");
@@ -243,6 +306,7 @@ int runtime_start_qemu(struct vm *vm, int *qmp_fd, pid_t *pid,
 			  .own_pgrp = true,
 			  .die_with_parent = true,
 			  .memlock = plan->memlock,
+			  .memlock_optional = !vm->profile.vm.run_as,
 			  .cgroup = plan->paths.cgroup};
 
 	log_info("starting %s", argv.v[0]);

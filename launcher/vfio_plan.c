@@ -2,6 +2,7 @@
  * (it exists, is no bridge, its IOMMU group can go whole), and the ops. */
 #include "claim.h"
 #include "hostfs.h"
+#include "iommu.h"
 #include "vfio.h"
 
 #include <errno.h>
@@ -16,12 +17,11 @@ static bool in_profile(const struct profile *p, const struct pci_addr *a)
 	return false;
 }
 
-/* A member the host still uses: not a bridge (bridges never move), not
- * ours, and bound to a driver other than vfio-pci. */
+/* A member the host still uses (iommu.c has the rule, shared with
+ * `vmrun doctor`): not a bridge, not ours, bound to a host driver. */
 static bool member_blocks(const struct profile *p, const struct host_pci *d)
 {
-	return !d->is_bridge && !in_profile(p, &d->addr) && d->driver[0] &&
-	       strcmp(d->driver, "vfio-pci");
+	return iommu_member_blocks(d, in_profile(p, &d->addr));
 }
 
 static void member_line(const struct profile *p, const struct host_pci *d,
@@ -32,7 +32,7 @@ static void member_line(const struct profile *p, const struct host_pci *d,
 	pci_addr_format(&d->addr, bdf, sizeof(bdf));
 	if (in_profile(p, &d->addr))
 		vr_error_append(e, "  %s %s (in this profile)", bdf, d->name);
-	else if (d->is_bridge)
+	else if (!iommu_fn_moves(d))
 		vr_error_append(e, "  %s %s (bridge, stays with the host)", bdf,
 				d->name);
 	else

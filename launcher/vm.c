@@ -1,6 +1,7 @@
 /* vm.c: the commands on one VM: load, dry run, prepare. Supervision of a
  * running QEMU lives in supervise.c. */
 #include "vm.h"
+#include "trust.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -11,9 +12,18 @@ int vm_load(const char *profile_path, struct vm *vm, struct vr_error *err)
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
+	/* A profile is code run as root: refuse one others can change
+	 * (trust.h) before it is read, and the files it names before
+	 * host_probe runs its QEMU binary. */
+	r = trust_check_profile_file(profile_path, err);
+	if (r)
+		return r;
 	r = profile_load(profile_path, &vm->profile, err);
 	if (r)
 		return r;
+	r = trust_check_profile(&vm->profile, err);
+	if (r)
+		goto fail_profile;
 	r = host_probe(&vm->host, vm->profile.vm.qemu, err);
 	if (r)
 		goto fail_profile;

@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# t_run_fake.sh: whole runs on fake hosts with tests/fakeqemu standing in
+# for QEMU: the GPU and its audio function on vfio-pci while the guest
+# runs, every way a run can end, and the fake host byte for byte as before.
+. "$(dirname "$0")/lib.sh"
+
+FAKEQEMU=$TOP/tests/fakeqemu
+NAME=t-fake-$$
+BASE=$TMP/base
+ROOT=$TMP/root
+PIDS=() # vmrun and fakeqemu processes this suite started
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	# a fakeqemu whose vmrun died is stopped by PDEATHSIG; make sure
+	for p in $(pgrep -f -- "$FAKEQEMU -name guest=$NAME," || true); do
+		kill -9 "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- helpers --------------------------------------------------------------
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+gone() {
+	! kill -0 "$1" 2>/dev/null
+}
+
+# wait_rc PID SECONDS: exit status of a background vmrun (124: killed)
+wait_rc() {
+	if ! wait_until "$2" gone "$1"; then
+		kill -9 "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		return 124
+	fi
+	wait "$1"
+}
+
+vm() {
+	"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$@"
+}
+
+snap() {
+	"$FAKEHOST" snapshot "$ROOT"
+}
+
+# fresh: a new fake host from the fixture, and its snapshot
+fresh() {
+	rm -rf "$ROOT"
+	cp -a "$BASE" "$ROOT"
+	snap >"$TMP/before"
+}
+
+# same_snapshot CASE: the fake host is as it was before the case
+same_snapshot() {
+	snap >"$TMP/after"
+	if diff -u "$TMP/before" "$TMP/after" >"$TMP/diff"; then
+		ok "$1: fake host as before"
+	else
+		not_ok "$1: fake host as before"
+		head -n 30 "$TMP/diff" | sed 's/^/#   /'
+	fi
+}
+
+# start LOG [ENV=VALUE...]: vmrun in the background on the fake host
+start() {
+	: >"$1"
+	rm -f "$TMP/argv"
+	local log=$1
+	shift
+	env FAKEQEMU_ARGV_OUT="$TMP/argv" "$@" \
+		"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$TMP/vm.ini" >"$log" 2>&1 &
+	VMPID=$!
+	PIDS+=("$VMPID")
+}
+
+running() {
+	QPID=$(sed -n "s/.*VM '$NAME' is running (QEMU pid \([0-9]*\)).*/\1/p" \
+		"$1" 2>/dev/null)
+	[ -n "$QPID" ]
+}
+
+wait_running() {
+	if wait_until 30 running "$2"; then
+		PIDS+=("$QPID")
+		ok "$1: the guest runs"
+		return 0
+	fi
+	not_ok "$1: the guest runs"
+	sed 's/^/#   /' "$2"
+	return 1
+}
+
+log_has() {
+	grep -q -- "$2" "$1"
+}
+
+driver() {
+	local l=$ROOT/sys/bus/pci/devices/$1/driver
+	if [ -L "$l" ]; then basename "$(readlink "$l")"; else echo -; fi
+}
+
+affinity() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		if [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ]; then
+			awk '/^Cpus_allowed_list:/ {print $2}' "$t/status"
+			return
+		fi
+	done
+	echo "no thread '$2'"
+}
+
+# --- the VM -----------------------------------------------------------------
+if [ "$(nproc)" -ge 2 ]; then
+	PIN="vcpu-pin = 1
+emulator-pin = 0
+isolate = yes"
+else
+	PIN="vcpu-pin = 0"
+fi
+cat >"$TMP/vm.ini" <<EOF
+[vm]
+name = $NAME
+memory = 2G
+qemu = $FAKEQEMU
+state-dir = $TMP/state
+shutdown-timeout = 2
+
+[cpu]
+cores = 1
+$PIN
+
+[memory]
+hugepages = 2M
+
+[pci.gpu]
+host = 08:00.0
+multifunction = yes
+
+[pci.gpu-audio]
+host = 08:00.1
+
+[net.lan]
+mode = none
+EOF
+
+if ! "$FAKEHOST" build "$FIXTURES/b550-gtx1060.host" "$BASE" >"$TMP/build.log" 2>&1; then
+	not_ok "build the b550 fake host"
+	sed 's/^/#   /' "$TMP/build.log"
+	done_testing
+	exit
+fi
+
+# --- 1. the guest powers off by itself: exit 0 ---------------------------------
+fresh
+start "$TMP/own.log"
+if wait_running "own shutdown" "$TMP/own.log"; then
+	expect_eq "GPU on vfio-pci while it runs" vfio-pci "$(driver 0000:08:00.0)"
+	expect_eq "GPU audio on vfio-pci while it runs" vfio-pci \
+		"$(driver 0000:08:00.1)"
+	check "IOMMU group 16 has its /dev/vfio node" test -e "$ROOT/dev/vfio/16"
+	expect_eq "1024 x 2 MiB hugepages reserved" 1024 \
+		"$(cat "$ROOT/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")"
+	check "journal in the fake /run/vmrun" test -s "$ROOT/run/vmrun/$NAME.json"
+	check "QEMU argv: vfio-pci device for the GPU" \
+		grep -q '"driver":"vfio-pci","host":"0000:08:00.0"' "$TMP/argv"
+	check "QEMU argv: QMP on the inherited fd 3" \
+		grep -qx "socket,id=qmp,fd=3" "$TMP/argv"
+	if [ "$(nproc)" -ge 2 ]; then
+		expect_eq "vCPU thread pinned to CPU 1" 1 \
+			"$(affinity "$QPID" "CPU 0/KVM")"
+		expect_eq "isolate: system.slice confined to the host's CPUs" \
+			"0,2-15" "$(cat "$ROOT/sys/fs/cgroup/system.slice/cpuset.cpus")"
+		check "QEMU in its own cgroup" grep -qx "$QPID" \
+			"$ROOT/sys/fs/cgroup/machine.slice/vmrun-$NAME.scope/cgroup.procs"
+	fi
+	st=$(vm status "$NAME" 2>&1)
+	check "status lists both devices" grep -q \
+		"devices: 0000:08:00.0 (gpu) 0000:08:00.1 (gpu-audio)" <<<"$st"
+	kill -USR1 "$QPID" # the guest powers off
+fi
+wait_rc "$VMPID" 30
+expect_eq "guest's own power-off: exit 0" 0 $?
+check "GPU back on nvidia" test "$(driver 0000:08:00.0)" = nvidia
+same_snapshot "own shutdown"
+
+# --- 2. FAKEQEMU_GUEST_SHUTDOWN_AFTER: the timer form --------------------------
+fresh
+start "$TMP/timer.log" FAKEQEMU_GUEST_SHUTDOWN_AFTER=1
+wait_rc "$VMPID" 30
+expect_eq "guest powers off after 1 s: exit 0" 0 $?
+check "vmrun saw the guest power off" log_has "$TMP/timer.log" \
+	"the guest powered off"
+same_snapshot "timed shutdown"
+
+# --- 3. SIGTERM: the guest honours the power button -> exit 0 ------------------
+fresh
+start "$TMP/term.log" FAKEQEMU_POWERDOWN=0.3
+if wait_running "SIGTERM" "$TMP/term.log"; then
+	kill -TERM "$VMPID"
+	wait_rc "$VMPID" 30
+	expect_eq "SIGTERM, guest powers off when asked: exit 0" 0 $?
+	check "powerdown asked" log_has "$TMP/term.log" \
+		"asking the guest to power off"
+fi
+same_snapshot "SIGTERM"
+
+# --- 4. the guest ignores the button and QEMU ignores quit and SIGTERM -------
+fresh
+start "$TMP/kill.log" FAKEQEMU_POWERDOWN=ignore FAKEQEMU_QUIT=ignore \
+	FAKEQEMU_IGNORE_SIGTERM=1
+if wait_running "whole ladder" "$TMP/kill.log"; then
+	kill -TERM "$VMPID"
+	wait_rc "$VMPID" 40
+	expect_eq "ladder to SIGKILL: exit 5" 5 $?
+	check "SIGTERM sent" log_has "$TMP/kill.log" "sending SIGTERM to QEMU"
+	check "then SIGKILL" log_has "$TMP/kill.log" "ignores SIGTERM: SIGKILL"
+fi
+same_snapshot "whole ladder"
+
+# --- 5. panic -> 4 --------------------------------------------------------------
+fresh
+start "$TMP/panic.log" FAKEQEMU_PANIC_AFTER=0.5
+wait_rc "$VMPID" 30
+expect_eq "guest panic: exit 4" 4 $?
+check "panic reported" log_has "$TMP/panic.log" "the guest panicked"
+same_snapshot "panic"
+
+# --- 6. fakeqemu killed -> 3 ----------------------------------------------------
+fresh
+start "$TMP/crash.log"
+if wait_running "QEMU killed" "$TMP/crash.log"; then
+	kill -9 "$QPID"
+	wait_rc "$VMPID" 30
+	expect_eq "QEMU killed: exit 3" 3 $?
+fi
+same_snapshot "QEMU killed"
+
+# --- 7. vmrun killed: QEMU follows, restore gives the host back ---------------
+fresh
+start "$TMP/killed.log"
+if wait_running "vmrun killed" "$TMP/killed.log"; then
+	kill -9 "$VMPID"
+	wait "$VMPID" 2>/dev/null
+	check "QEMU ends with its vmrun" wait_until 10 gone "$QPID"
+	expect_eq "devices still on vfio-pci before restore" vfio-pci \
+		"$(driver 0000:08:00.0)"
+	vm restore "$NAME" >"$TMP/restore.log" 2>&1
+	expect_eq "vmrun restore exits 0" 0 $?
+fi
+same_snapshot "vmrun killed + restore"
+
+# --- 8. --detach, then stop: the guest powers off when asked -----------------
+fresh
+out=$(env FAKEQEMU_POWERDOWN=0.3 timeout 60 "$FAKEHOST" run "$ROOT" -- \
+	"$VMRUN" --detach "$TMP/vm.ini" 2>"$TMP/detach.err")
+expect_eq "--detach: exit 0" 0 $?
+DPID=$(sed -n 's/.*(vmrun pid \([0-9]*\)).*/\1/p' <<<"$out")
+[ -n "$DPID" ] && PIDS+=("$DPID")
+check "status of the detached VM" grep -q "^$NAME: running" \
+	<<<"$(vm status 2>&1)"
+stop_out=$(timeout 30 "$FAKEHOST" run "$ROOT" -- "$VMRUN" stop "$NAME" 2>&1)
+expect_eq "stop: exit 0" 0 $?
+check "stop: the guest powered off" grep -q "$NAME: the guest powered off" \
+	<<<"$stop_out"
+same_snapshot "detach + stop"
+check "the detached vmrun has ended" wait_until 10 gone "${DPID:-0}"
+
+# --- 9. QEMU fails at start: exit 1, nothing left ---------------------------
+fresh
+start "$TMP/fail.log" FAKEQEMU_EXIT_AT_START=1
+wait_rc "$VMPID" 40
+expect_eq "QEMU fails at start: exit 1" 1 $?
+check "QEMU's own message shown" log_has "$TMP/fail.log" \
+	"fakeqemu: failing at start as asked"
+check "vmrun says the start failed" log_has "$TMP/fail.log" \
+	"vmrun: starting the guest: "
+same_snapshot "QEMU fails at start"
+
+# --- 10. a failing pre-start hook: exit 1, nothing left ---------------------
+fresh
+printf '#!/bin/sh\necho "hook $1 $2 $VMRUN_PHASE" >>"%s"\nexit 3\n' \
+	"$TMP/hook.out" >"$TMP/hook.sh"
+chmod +x "$TMP/hook.sh"
+cp "$TMP/vm.ini" "$TMP/vm.ini.orig"
+printf '\n[hooks]\npre-start = %s\n' "$TMP/hook.sh" >>"$TMP/vm.ini"
+start "$TMP/hook.log"
+wait_rc "$VMPID" 30
+expect_eq "failing pre-start hook: exit 1" 1 $?
+check "the hook ran with name and phase" grep -qx "hook $NAME pre-start pre-start" \
+	"$TMP/hook.out"
+check "the hook's status reported" log_has "$TMP/hook.log" \
+	"pre-start hook $TMP/hook.sh exited with status 3"
+check "QEMU never started" test ! -e "$TMP/argv"
+same_snapshot "pre-start hook fails"
+mv "$TMP/vm.ini.orig" "$TMP/vm.ini"
+
+# --- 11. one vmrun per VM ---------------------------------------------------
+fresh
+start "$TMP/first.log"
+if wait_running "first of two" "$TMP/first.log"; then
+	second=$(vm "$TMP/vm.ini" 2>&1)
+	expect_eq "a second vmrun of the same VM: exit 1" 1 $?
+	check "it names the running one" grep -q \
+		"already being run by vmrun (pid $VMPID)" <<<"$second"
+	expect_eq "the first still runs" vfio-pci "$(driver 0000:08:00.0)"
+	kill -USR1 "$QPID"
+	wait_rc "$VMPID" 30
+	expect_eq "the first ends normally" 0 $?
+fi
+same_snapshot "one vmrun per VM"
+
+
+done_testing
