@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int plan_memory_node(const struct profile *p, const struct host *h)
+int plan_memory_node_known(const struct profile *p, const struct host *h)
 {
 	if (p->memory.numa_node >= 0)
 		return p->memory.numa_node;
@@ -21,7 +21,14 @@ int plan_memory_node(const struct profile *p, const struct host *h)
 		if (d && d->numa_node >= 0)
 			return d->numa_node;
 	}
-	return 0;
+	return -1;
+}
+
+int plan_memory_node(const struct profile *p, const struct host *h)
+{
+	int node = plan_memory_node_known(p, h);
+
+	return node < 0 ? 0 : node;
 }
 
 void hugepages_format_size(uint64_t bytes, char *buf, size_t len)

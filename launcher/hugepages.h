@@ -16,6 +16,8 @@
  * auto the node of the first passed-through device that has one, else 0.
  * qemu_argv uses the same node for host-nodes. */
 int plan_memory_node(const struct profile *p, const struct host *h);
+/* The same, but -1 when nothing names a node (auto without a device). */
+int plan_memory_node_known(const struct profile *p, const struct host *h);
 
 /* Plan the hugepage reservation, the hugetlbfs mount and the per-VM folder
  * (sets plan->paths.hugepage_dir). Nothing without [memory] hugepages.

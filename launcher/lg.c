@@ -2,6 +2,7 @@
  * any other: journaled, and removed by undo even after a crash. */
 #include "lg.h"
 #include "hostfs.h"
+#include "trust.h"
 #include "util.h"
 
 #include <errno.h>
@@ -13,18 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The person who ran vmrun, through sudo or pkexec if need be. */
-static int invoking_user(uid_t *uid, gid_t *gid)
+/* The person who ran vmrun (through sudo or pkexec), and their group. */
+static void invoking_user(uid_t *uid, gid_t *gid)
 {
-	const char *env = getenv("SUDO_UID");
 	const struct passwd *pw;
 
-	if (!env)
-		env = getenv("PKEXEC_UID");
-	*uid = env ? (uid_t)strtoul(env, NULL, 10) : getuid();
+	*uid = trust_invoking_uid();
 	pw = getpwuid(*uid);
 	*gid = pw ? pw->pw_gid : getgid();
-	return 0;
 }
 
 static int resolve_owner(struct plan *plan,
@@ -78,7 +75,8 @@ int lg_plan(struct plan *plan, const struct profile *p, struct vr_error *err)
 	if (!lg->enabled)
 		return 0;
 	args = json_object_new_object();
-	json_object_object_add(args, "path", json_object_new_string(lg->device));
+	json_object_object_add(args, "path",
+			       json_object_new_string(lg->device));
 	json_object_object_add(args, "size", json_object_new_uint64(lg->size));
 	if (lg->is_kvmfr) {
 		plan_add(plan, &op_kvmfr_check, args,
@@ -117,8 +115,8 @@ static int shm_save(struct op *op, struct vr_error *err)
 	op->saved = json_object_new_object();
 	json_object_object_add(
 		op->saved, "existed",
-		json_object_new_boolean(
-			hostfs_exists(json_object_get_string(arg(op, "path")))));
+		json_object_new_boolean(hostfs_exists(
+			json_object_get_string(arg(op, "path")))));
 	return 0;
 }
 
@@ -127,12 +125,25 @@ static int shm_apply(struct op *op, struct vr_error *err)
 	cleanup_free char *path =
 		hostfs_path(json_object_get_string(arg(op, "path")));
 	uint64_t size = json_object_get_uint64(arg(op, "size"));
-	cleanup_close int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC |
-						  O_NOFOLLOW,
-				    0660);
+	cleanup_close int fd =
+		open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
+
+	struct stat st;
 
 	if (fd < 0)
 		return vr_error(err, errno, "create %s", path);
+	/* /dev/shm is world-writable: never size and chown something
+	 * another user planted there (a hard link to a system file). */
+	if (fstat(fd, &st) < 0)
+		return vr_error(err, errno, "stat %s", path);
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+		return vr_errorx(err, EPERM,
+				 "%s is not a plain file of its own (%s); "
+				 "remove it or set [looking-glass] device to "
+				 "another name",
+				 path,
+				 S_ISREG(st.st_mode) ? "it has other hard links"
+						     : "wrong file type");
 	if (ftruncate(fd, (off_t)size) < 0)
 		return vr_error(err, errno, "size %s", path);
 	if (fchown(fd, (uid_t)json_object_get_int(arg(op, "uid")),

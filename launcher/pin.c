@@ -19,8 +19,17 @@ static int set_affinity(pid_t tid, const int *cpus, size_t n,
 	CPU_ZERO(&set);
 	for (size_t i = 0; i < n; i++)
 		CPU_SET(cpus[i], &set);
-	if (sched_setaffinity(tid, sizeof(set), &set) < 0)
-		return vr_error(err, errno, "pin thread %d", (int)tid);
+	if (sched_setaffinity(tid, sizeof(set), &set) < 0) {
+		struct cpulist l = {.cpu = (int *)cpus, .n = n};
+		cleanup_free char *list = cpulist_format(&l);
+
+		/* EINVAL: none of the CPUs is online or allowed to vmrun
+		 * (a cpuset or container that leaves them out) */
+		return vr_error(err, errno,
+				"pin QEMU thread %d to CPU%s %s (check that "
+				"they are online and in vmrun's cpuset)",
+				(int)tid, n == 1 ? "" : "s", list);
+	}
 	return 0;
 }
 

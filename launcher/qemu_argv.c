@@ -1,5 +1,6 @@
 /* qemu_argv.c: the QEMU command line for a profile, modelled on what
  * libvirt generates for the same VM: machine, firmware, CPU, memory. */
+#include "hugepages.h"
 #include "qemu_argv.h"
 #include "hostfs.h"
 #include "qemu_build.h"
@@ -274,19 +275,16 @@ static int add_cpu(struct qemu_build *b)
 	return 0;
 }
 
-/* The node guest RAM is bound to, or -1: the profile's, else (auto) that
- * of the first passed-through device whose node is known. */
+/* The node guest RAM is bound to, or -1: with hugepages the node they
+ * are reserved on (hugepages.c), else the profile's or the first
+ * passed-through device's. */
 static int memory_node(struct qemu_build *b, int *node)
 {
 	const struct profile *p = b->p;
 
-	*node = p->memory.numa_node;
-	for (size_t i = 0; *node < 0 && i < p->npci; i++) {
-		const struct host_pci *d = host_pci_find(b->h, &p->pci[i].host);
-
-		if (d && d->numa_node >= 0)
-			*node = d->numa_node;
-	}
+	*node = p->memory.hugepages != HUGEPAGES_NONE
+			? plan_memory_node(p, b->h)
+			: plan_memory_node_known(p, b->h);
 	if (*node < 0 || !b->h->nnodes)
 		return 0;
 	for (size_t i = 0; i < b->h->nnodes; i++)

@@ -540,6 +540,27 @@ static void ready(struct run_opts *o, const struct sup *s)
 		runtime_notify("READY=1\nSTATUS=guest running");
 }
 
+/* QEMU that exits before the guest runs (a device it cannot set up)
+ * shows only as a closed QMP connection: say how it ended instead. */
+static void start_failed(struct sup *s, int r, struct vr_error *err)
+{
+	int st = s->qemu_status;
+
+	if (!s->qemu_gone || (r != -ECONNRESET && r != -EPIPE))
+		return;
+	if (WIFSIGNALED(st))
+		vr_errorx(err, ECHILD,
+			  "QEMU was killed by signal %d (%s) before the guest "
+			  "ran",
+			  WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		vr_errorx(err, ECHILD,
+			  "QEMU exited with status %d before the guest ran; "
+			  "its own messages (above, or in the VM log %s) say "
+			  "why",
+			  WEXITSTATUS(st), s->vm->plan.paths.log);
+}
+
 /* Everything after the host was prepared, until QEMU is gone. */
 static int run_prepared(struct sup *s, struct run_opts *o, struct vr_error *err)
 {
@@ -556,9 +577,9 @@ static int run_prepared(struct sup *s, struct run_opts *o, struct vr_error *err)
 	s->qemu_pidfd = proc_pidfd(s->qemu);
 	r = start_guest(s, qmp_fd, err);
 	if (r) {
-		log_error("%s", err->msg);
 		stage_enter(s, ST_QUIT);
 		loop(s);
+		start_failed(s, r, err);
 		return VM_EXIT_ERROR;
 	}
 	ready(o, s);

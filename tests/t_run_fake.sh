@@ -129,7 +129,7 @@ isolate = yes"
 else
 	PIN="vcpu-pin = 0"
 fi
-cat >"$TMP/vm.ini" <<EOF
+cat >"$TMP/base.ini" <<EOF
 [vm]
 name = $NAME
 memory = 2G
@@ -154,6 +154,15 @@ host = 08:00.1
 [net.lan]
 mode = none
 EOF
+cp "$TMP/base.ini" "$TMP/vm.ini"
+
+# profile_with TEXT: the suite's VM plus more sections
+profile_with() {
+	{
+		cat "$TMP/base.ini"
+		printf '\n%s\n' "$1"
+	} >"$TMP/vm.ini"
+}
 
 if ! "$FAKEHOST" build "$FIXTURES/b550-gtx1060.host" "$BASE" >"$TMP/build.log" 2>&1; then
 	not_ok "build the b550 fake host"
@@ -276,6 +285,11 @@ check "stop: the guest powered off" grep -q "$NAME: the guest powered off" \
 	<<<"$stop_out"
 same_snapshot "detach + stop"
 check "the detached vmrun has ended" wait_until 10 gone "${DPID:-0}"
+expect_eq "stop of a VM that does not run" \
+	"vmrun: VM '$NAME' is not running (no vmrun supervises it)" \
+	"$(vm stop "$NAME" 2>&1)"
+expect_eq "status with no VM running" "no VM is running under vmrun" \
+	"$(vm status 2>&1)"
 
 # --- 9. QEMU fails at start: exit 1, nothing left ---------------------------
 fresh
@@ -284,8 +298,10 @@ wait_rc "$VMPID" 40
 expect_eq "QEMU fails at start: exit 1" 1 $?
 check "QEMU's own message shown" log_has "$TMP/fail.log" \
 	"fakeqemu: failing at start as asked"
-check "vmrun says the start failed" log_has "$TMP/fail.log" \
-	"vmrun: starting the guest: "
+check "vmrun says how QEMU ended" log_has "$TMP/fail.log" \
+	"vmrun: QEMU exited with status 1 before the guest ran"
+expect_eq "the error is shown once" 1 \
+	"$(grep -c "before the guest ran" "$TMP/fail.log")"
 same_snapshot "QEMU fails at start"
 
 # --- 10. a failing pre-start hook: exit 1, nothing left ---------------------
@@ -293,8 +309,8 @@ fresh
 printf '#!/bin/sh\necho "hook $1 $2 $VMRUN_PHASE" >>"%s"\nexit 3\n' \
 	"$TMP/hook.out" >"$TMP/hook.sh"
 chmod +x "$TMP/hook.sh"
-cp "$TMP/vm.ini" "$TMP/vm.ini.orig"
-printf '\n[hooks]\npre-start = %s\n' "$TMP/hook.sh" >>"$TMP/vm.ini"
+profile_with "[hooks]
+pre-start = $TMP/hook.sh"
 start "$TMP/hook.log"
 wait_rc "$VMPID" 30
 expect_eq "failing pre-start hook: exit 1" 1 $?
@@ -304,9 +320,27 @@ check "the hook's status reported" log_has "$TMP/hook.log" \
 	"pre-start hook $TMP/hook.sh exited with status 3"
 check "QEMU never started" test ! -e "$TMP/argv"
 same_snapshot "pre-start hook fails"
-mv "$TMP/vm.ini.orig" "$TMP/vm.ini"
 
-# --- 11. one vmrun per VM ---------------------------------------------------
+# --- 11. Looking Glass: a planted hard link in /dev/shm is refused ----------
+fresh
+echo "secret" >"$ROOT/etc-shadow"
+ln "$ROOT/etc-shadow" "$ROOT/dev/shm/lg-$NAME"
+snap >"$TMP/before"
+profile_with "[looking-glass]
+device = /dev/shm/lg-$NAME
+size = 8M
+owner = root
+group = root"
+start "$TMP/lg.log"
+wait_rc "$VMPID" 30
+expect_eq "hard-linked shm file: exit 1" 1 $?
+check "refused with the reason" log_has "$TMP/lg.log" \
+	"/dev/shm/lg-$NAME is not a plain file of its own (it has other hard links)"
+expect_eq "the linked file is untouched" "secret" "$(cat "$ROOT/etc-shadow")"
+same_snapshot "planted shm link"
+cp "$TMP/base.ini" "$TMP/vm.ini"
+
+# --- 12. one vmrun per VM ---------------------------------------------------
 fresh
 start "$TMP/first.log"
 if wait_running "first of two" "$TMP/first.log"; then

@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# t_fault_matrix.sh: for every shared host fixture, a full plan (GPU and
+# its audio function, hugepages, isolate + IRQ affinity, console and efifb,
+# Looking Glass, fake battery, a bridged tap) is cut short after each of
+# its host operations, and while a guest runs (tests/fakeqemu) or while
+# vmrun undoes it; afterwards the fake host must be byte for byte as before.
+. "$(dirname "$0")/lib.sh"
+
+FAKEQEMU=$TOP/tests/fakeqemu
+ROOT=$TMP/root
+PIDS=() # vmrun and fakeqemu processes this suite started
+CASES=0
+PASSED=0
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- helpers --------------------------------------------------------------
+pass() {
+	CASES=$((CASES + 1))
+	PASSED=$((PASSED + 1))
+	ok "$@"
+}
+
+fail() {
+	CASES=$((CASES + 1))
+	not_ok "$@"
+}
+
+vm() {
+	"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$@"
+}
+
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+gone() {
+	! kill -0 "$1" 2>/dev/null
+}
+
+# wait_rc PID SECONDS: exit status of a background vmrun (124: hung)
+wait_rc() {
+	if ! wait_until "$2" gone "$1"; then
+		kill -9 "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		return 124
+	fi
+	wait "$1" 2>/dev/null
+}
+
+# fresh FX: a new fake host, copied from the one built for fixture FX
+fresh() {
+	rm -rf "$ROOT"
+	cp -a "$TMP/base-$1" "$ROOT"
+}
+
+# verdict CASE WHY: the case passes when WHY is empty and the fake host
+# equals its fixture's pristine snapshot; the diff is shown otherwise
+verdict() {
+	local name=$1 why=$2
+	"$FAKEHOST" snapshot "$ROOT" >"$TMP/after" 2>&1
+	if ! diff -u "$TMP/before-$FX" "$TMP/after" >"$TMP/diff"; then
+		fail "$name"
+		[ -n "$why" ] && echo "#   $why"
+		head -n 30 "$TMP/diff" | sed 's/^/#   /'
+	elif [ -n "$why" ]; then
+		fail "$name"
+		echo "#   $why"
+	else
+		pass "$name"
+	fi
+}
+
+# restore_why: run `vmrun restore`; its failure as a reason, or nothing
+restore_why() {
+	if ! vm restore "$VM" >"$TMP/restore.log" 2>&1; then
+		echo "vmrun restore failed: $(tail -n 3 "$TMP/restore.log" | tr '\n' ' ')"
+	fi
+}
+
+# start LOG [ENV=VALUE...]: `vmrun PROFILE` in the background
+start() {
+	local log=$1
+	shift
+	: >"$log"
+	env "$@" "$FAKEHOST" run "$ROOT" -- "$VMRUN" "$PROFILE" >"$log" 2>&1 &
+	VMPID=$!
+	PIDS+=("$VMPID")
+}
+
+running() {
+	QPID=$(sed -n "s/.*VM '$VM' is running (QEMU pid \([0-9]*\)).*/\1/p" \
+		"$1" 2>/dev/null)
+	[ -n "$QPID" ]
+}
+
+# wait_running LOG: the guest runs (QPID set), or the reason is in WHY
+wait_running() {
+	if wait_until 30 running "$1"; then
+		PIDS+=("$QPID")
+		return 0
+	fi
+	WHY="the guest never ran: $(tail -n 3 "$1" | tr '\n' ' ')"
+	return 1
+}
+
+# --- the profile of one fixture ---------------------------------------------
+# gpu_functions FIXTURE-FILE: the guest GPU and its group's other functions
+# (bridges stay with the host): known for the shared fixtures, else the
+# first VGA device that is not the boot GPU
+gpu_functions() {
+	case $(basename "$1" .host) in
+	b550-gtx1060) echo 0000:08:00.0 0000:08:00.1 ;;
+	ivybridge-gtx970) echo 0000:06:00.0 0000:06:00.1 ;;
+	*)
+		awk '$1 == "pci" && $3 == "0300" && !/ boot_vga/ && !g {
+			g = $5; gpu = $2 }
+		     $1 == "pci" { grp[NR] = $5; bdf[NR] = $2
+			br[NR] = / bridge /; }
+		     END { if (!g) exit
+			printf "%s", gpu
+			for (i in grp)
+				if (grp[i] == g && bdf[i] != gpu && !br[i])
+					printf " %s", bdf[i]
+			print "" }' "$1"
+		;;
+	esac
+}
+
+# write_profile FIXTURE-FILE BDF...: the full plan's profile at $PROFILE
+write_profile() {
+	local cpus i=0 bdf
+	cpus=$(sed -n 's/^cpus \([0-9]*\).*/\1/p' "$1")
+	shift
+	# fakeqemu's vCPU thread is really pinned: use CPUs of this machine
+	{
+		printf '[vm]\nname = %s\nmemory = 1G\naccel = tcg\n' "$VM"
+		printf 'qemu = %s\nstate-dir = %s\nshutdown-timeout = 2\n\n' \
+			"$FAKEQEMU" "$TMP/state-$VM"
+		printf '[cpu]\ncores = 1\n'
+		if [ "$(nproc)" -ge 2 ] && [ "${cpus:-16}" -ge 2 ]; then
+			printf 'vcpu-pin = 1\nemulator-pin = 0\nisolate = yes\n'
+		fi
+		printf '\n[memory]\nhugepages = 2M\n\n'
+		for bdf in "$@"; do
+			printf '[pci.f%d]\nhost = %s\n' $i "$bdf"
+			[ $i -eq 0 ] && [ $# -gt 1 ] && echo "multifunction = yes"
+			i=$((i + 1))
+		done
+		printf '\n[host]\nunbind-vtconsoles = yes\nunbind-efifb = yes\n'
+		printf 'irq-affinity = yes\n\n'
+		printf '[looking-glass]\ndevice = /dev/shm/%s-lg\n' "$VM"
+		printf 'resolution = 1280x720\n\n'
+		printf '[acpi]\nfake-battery = yes\n\n'
+		printf '[net.lan]\nmode = bridge\nbridge = br0\n'
+	} >"$PROFILE"
+}
+
+# --- the cases ------------------------------------------------------------
+# prepare_faults: kill `vmrun prepare` after each op, then restore
+prepare_faults() {
+	local k why rc
+	for ((k = 1; k <= NOPS; k++)); do
+		fresh "$FX"
+		why=
+		VMRUN_FAULT_AFTER_OP=$k vm prepare "$PROFILE" \
+			>"$TMP/prepare.log" 2>&1
+		rc=$?
+		[ $rc -eq 137 ] || why="prepare exited $rc, not killed (137)"
+		[ -z "$why" ] && why=$(restore_why)
+		verdict "$FX: killed after op $k/$NOPS (${DESC[k]}), restore" \
+			"$why"
+	done
+}
+
+# qemu_killed: QEMU dies while the guest runs; vmrun gives the host back
+# by itself (exit 3), no restore needed
+qemu_killed() {
+	local why= rc
+	fresh "$FX"
+	start "$TMP/crash.log"
+	WHY=
+	if wait_running "$TMP/crash.log"; then
+		kill -9 "$QPID"
+		wait_rc "$VMPID" 60
+		rc=$?
+		[ $rc -eq 3 ] || why="vmrun exited $rc, not 3 (QEMU crashed)"
+	else
+		why=$WHY
+	fi
+	[ -e "$ROOT/run/vmrun/$VM.json" ] && why="${why:+$why; }journal left"
+	verdict "$FX: QEMU killed while the guest runs, vmrun restores" "$why"
+}
+
+# vmrun_killed: SIGKILL to a supervising vmrun, then `vmrun restore`
+vmrun_killed() {
+	local why=
+	fresh "$FX"
+	start "$TMP/killed.log"
+	WHY=
+	if wait_running "$TMP/killed.log"; then
+		kill -9 "$VMPID"
+		wait "$VMPID" 2>/dev/null
+		wait_until 10 gone "$QPID" || why="QEMU outlived its vmrun"
+		kill -9 "$QPID" 2>/dev/null
+		[ -z "$why" ] && why=$(restore_why)
+	else
+		why=$WHY
+	fi
+	verdict "$FX: vmrun killed while supervising, restore" "$why"
+}
+
+# undo_faults: the guest powers off and vmrun is killed after each step
+# of its own undo; `vmrun restore` finishes the job
+undo_faults() {
+	local k why rc
+	for ((k = 1; k <= NOPS; k++)); do
+		fresh "$FX"
+		why=
+		start "$TMP/undo.log" VMRUN_FAULT_AFTER_UNDO=$k \
+			FAKEQEMU_GUEST_SHUTDOWN_AFTER=0.1
+		wait_rc "$VMPID" 60
+		rc=$?
+		if [ $rc -ne 137 ]; then
+			why="vmrun exited $rc, not killed (137) in its undo"
+			why+=": $(tail -n 2 "$TMP/undo.log" | tr '\n' ' ')"
+		fi
+		[ -z "$why" ] && why=$(restore_why)
+		verdict "$FX: run, killed after undo step $k/$NOPS, restore" \
+			"$why"
+	done
+}
+
+# --- each fixture ----------------------------------------------------------
+for fxfile in "$FIXTURES"/*.host; do
+	FX=$(basename "$fxfile" .host)
+	VM=fm-$(printf '%s' "$FX" | cut -c1-20)
+	PROFILE=$TMP/$VM.ini
+	read -r -a FUNCS <<<"$(gpu_functions "$fxfile")"
+	if [ ${#FUNCS[@]} -eq 0 ]; then
+		skip "$FX: fault matrix" "no VGA device other than the boot GPU"
+		continue
+	fi
+	if ! "$FAKEHOST" build "$fxfile" "$TMP/base-$FX" >"$TMP/build.log" 2>&1; then
+		fail "$FX: build the fake host"
+		sed 's/^/#   /' "$TMP/build.log"
+		continue
+	fi
+	"$FAKEHOST" snapshot "$TMP/base-$FX" >"$TMP/before-$FX"
+	write_profile "$fxfile" "${FUNCS[@]}"
+	fresh "$FX"
+	if ! vm --dry-run "$PROFILE" >"$TMP/dry" 2>"$TMP/dry.err"; then
+		skip "$FX: fault matrix" "no plan for ${FUNCS[*]}: $(tail -n 1 "$TMP/dry.err")"
+		continue
+	fi
+	DESC=("")
+	while IFS= read -r line; do
+		DESC+=("$line")
+	done < <(sed -n 's/^#   [0-9]*\. //p' "$TMP/dry")
+	NOPS=$((${#DESC[@]} - 1))
+	echo "# $FX: ${FUNCS[*]}, $NOPS host operations"
+	# the plan must hold every kind of change this matrix is about
+	for want in "to vfio-pci" "hugepages" "confine" "IRQs" "vtcon" \
+		"framebuffer" "Looking Glass" "fake-battery" "tap"; do
+		if [ "$want" = confine ] || [ "$want" = IRQs ] &&
+			! grep -q 'isolate = yes' "$PROFILE"; then
+			skip "$FX: the plan has a '$want' op" \
+				"isolate needs 2 CPUs on this machine"
+		elif grep -q -- "$want" <<<"$(printf '%s\n' "${DESC[@]}")"; then
+			pass "$FX: the plan has a '$want' op"
+		else
+			fail "$FX: the plan has a '$want' op"
+		fi
+	done
+	prepare_faults
+	qemu_killed
+	vmrun_killed
+	undo_faults
+done
+
+echo "# fault matrix: $CASES cases, $PASSED passed"
+done_testing
