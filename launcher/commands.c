@@ -23,8 +23,7 @@ static void show_warnings(const struct vm *vm)
 
 /* The detached child: a session of its own, output to the VM log, and the
  * outcome of the start sent up the pipe. */
-static int run_detached_child(struct vm *vm, int ready_fd,
-			      struct vr_error *err)
+static int run_detached_child(struct vm *vm, int ready_fd, struct vr_error *err)
 {
 	struct run_opts ro = {.ready_fd = ready_fd};
 	cleanup_free char *log = hostfs_path(vm->plan.paths.log);
@@ -62,12 +61,18 @@ static int run_detached(struct vm *vm, struct vr_error *err)
 	ssize_t n, len = 0;
 	pid_t pid;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return vr_error(err, errno, "pipe");
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		vr_error(err, errno, "pipe");
+		return VM_EXIT_ERROR;
+	}
 	fflush(NULL);
 	pid = fork();
-	if (pid < 0)
-		return vr_error(err, errno, "fork");
+	if (pid < 0) {
+		vr_error(err, errno, "fork");
+		close(fds[0]);
+		close(fds[1]);
+		return VM_EXIT_ERROR;
+	}
 	if (pid == 0) {
 		close(fds[0]);
 		code = run_detached_child(vm, fds[1], err);
@@ -91,13 +96,15 @@ static int run_detached(struct vm *vm, struct vr_error *err)
 		       vm->profile.vm.name);
 		return 0;
 	}
-	return vr_errorx(err, VM_EXIT_ERROR, "%s",
-			 len ? buf : "the detached vmrun ended before the "
-				     "guest ran; see the VM log");
+	/* an exit code, not the -errno vr_errorx returns */
+	vr_errorx(err, VM_EXIT_ERROR, "%s",
+		  len ? buf
+		      : "the detached vmrun ended before the guest ran; "
+			"see the VM log");
+	return VM_EXIT_ERROR;
 }
 
-int cmd_run(const char *profile, const struct cmd_opts *o,
-	    struct vr_error *err)
+int cmd_run(const char *profile, const struct cmd_opts *o, struct vr_error *err)
 {
 	struct run_opts ro = {.ready_fd = -1,
 			      .notify = getenv("NOTIFY_SOCKET") != NULL};
@@ -172,7 +179,7 @@ static const char *str(json_object *o, const char *key)
 	json_object *v;
 
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v)
-						      : "";
+						     : "";
 }
 
 static long long num(json_object *o, const char *key)
@@ -180,7 +187,7 @@ static long long num(json_object *o, const char *key)
 	json_object *v;
 
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v)
-						      : 0;
+						     : 0;
 }
 
 static void print_status(json_object *st)
@@ -202,8 +209,9 @@ static void print_status(json_object *st)
 	    json_object_array_length(devs)) {
 		printf("  devices:");
 		for (size_t i = 0; i < json_object_array_length(devs); i++)
-			printf(" %s", json_object_get_string(
-					      json_object_array_get_idx(devs, i)));
+			printf(" %s",
+			       json_object_get_string(
+				       json_object_array_get_idx(devs, i)));
 		printf("\n");
 	}
 }
@@ -213,7 +221,8 @@ static int status_one(const char *name, struct vr_error *err)
 	json_object *req = json_object_new_object(), *reply = NULL;
 	int r;
 
-	json_object_object_add(req, "command", json_object_new_string("status"));
+	json_object_object_add(req, "command",
+			       json_object_new_string("status"));
 	r = control_call(name, req, &reply, NULL, err);
 	json_object_put(req);
 	if (r)
@@ -243,8 +252,7 @@ int cmd_status(const char *name, struct vr_error *err)
 	return code;
 }
 
-int cmd_stop(const char *name, const struct cmd_opts *o,
-	     struct vr_error *err)
+int cmd_stop(const char *name, const struct cmd_opts *o, struct vr_error *err)
 {
 	json_object *req = json_object_new_object(), *reply = NULL, *ev;
 	int fd = -1, r, code;
@@ -262,15 +270,19 @@ int cmd_stop(const char *name, const struct cmd_opts *o,
 	 * given back, then closes the connection. */
 	ev = control_read(fd);
 	close(fd);
-	if (!ev)
-		return vr_errorx(err, EPROTO,
-				 "the vmrun of '%s' went away without saying "
-				 "how the VM ended; check `vmrun restore %s`",
-				 name, name);
+	if (!ev) {
+		vr_errorx(err, EPROTO,
+			  "the vmrun of '%s' went away without saying how the "
+			  "VM ended; check `vmrun restore %s`",
+			  name, name);
+		return VM_EXIT_ERROR;
+	}
 	code = (int)num(ev, "code");
 	printf("%s: %s\n", name, str(ev, "message"));
 	json_object_put(ev);
-	if (code == VM_EXIT_RESTORE)
-		return vr_errorx(err, code, "the host was not fully restored");
+	if (code == VM_EXIT_RESTORE) {
+		vr_errorx(err, code, "the host was not fully restored");
+		return VM_EXIT_RESTORE;
+	}
 	return 0;
 }

@@ -20,7 +20,6 @@ int cmd_print_argv(const char *profile, struct vr_error *err);
 int cmd_prepare(const char *profile, struct vr_error *err);
 int cmd_restore(const char *name, struct vr_error *err);
 int cmd_status(const char *name, struct vr_error *err);
-int cmd_stop(const char *name, const struct cmd_opts *o,
-	     struct vr_error *err);
+int cmd_stop(const char *name, const struct cmd_opts *o, struct vr_error *err);
 
 #endif

@@ -3,6 +3,7 @@
  * "force": false}; replies are objects with "ok" and details. */
 #include "control.h"
 #include "hostfs.h"
+#include "profile.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -115,11 +116,14 @@ json_object *control_read(int fd)
 int control_call(const char *name, json_object *request, json_object **reply,
 		 int *fd, struct vr_error *err)
 {
-	cleanup_free char *abs = xasprintf("/run/vmrun/%s.sock", name);
+	cleanup_free char *abs = NULL;
 	struct timeval tv = {.tv_sec = CALL_TIMEOUT_S};
 	struct sockaddr_un sa;
 	int s, r;
 
+	if (profile_name_check(name, err))
+		return -err->code;
+	abs = xasprintf("/run/vmrun/%s.sock", name);
 	r = sock_addr(abs, &sa, err);
 	if (r)
 		return r;

@@ -252,20 +252,6 @@ static int write_entry(const struct target *t, const char *text,
 	return r;
 }
 
-static int name_check(const char *name, struct vr_error *err)
-{
-	size_t n = strlen(name);
-
-	if (!n || n > PROFILE_NAME_MAX ||
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			 "0123456789_-") != n)
-		return vr_errorx(err, EINVAL,
-				 "'%s' is not a VM name ([A-Za-z0-9_-], 1 to "
-				 "%d characters)",
-				 name, PROFILE_NAME_MAX);
-	return 0;
-}
-
 /* The profile the service runs: /etc/vmrun/NAME.ini, naming VM NAME. */
 static int service_profile(const char *name, struct profile *p,
 			   struct vr_error *err)
@@ -302,7 +288,7 @@ int desktop_install(const char *name, char **written, struct vr_error *err)
 	int r;
 
 	*written = NULL;
-	r = name_check(name, err);
+	r = profile_name_check(name, err);
 	if (!r)
 		r = service_profile(name, &p, err);
 	if (r)

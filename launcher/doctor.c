@@ -37,11 +37,10 @@ void doctor_report(struct doctor *d, const struct doctor_check *c,
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&detail, fmt, ap) < 0)
-		detail = NULL;
+	detail = xvasprintf(fmt, ap);
 	va_end(ap);
 	fprintf(d->out, "%-4s  %s: ", status_word[st], c->name);
-	print_indented(d->out, detail ? detail : "");
+	print_indented(d->out, detail);
 	fix = fix ? fix : c->fix;
 	/* a warning may carry its own advice: fix "" prints no fix line */
 	if ((st == DOCTOR_WARN || st == DOCTOR_FAIL) && fix && *fix) {

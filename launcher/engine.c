@@ -215,27 +215,13 @@ int plan_undo(struct plan *plan, struct vr_error *err)
 	return -err->code;
 }
 
-static int name_check(const char *name, struct vr_error *err)
-{
-	size_t n = strlen(name);
-
-	if (!n || n > PROFILE_NAME_MAX ||
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			 "0123456789_-") != n)
-		return vr_errorx(err, EINVAL,
-				 "'%s' is not a VM name ([A-Za-z0-9_-], 1 to "
-				 "%d characters)",
-				 name, PROFILE_NAME_MAX);
-	return 0;
-}
-
 int plan_restore(const char *name, struct vr_error *err)
 {
 	struct profile prof;
 	struct plan plan;
 	int r;
 
-	r = name_check(name, err);
+	r = profile_name_check(name, err);
 	if (r)
 		return r;
 	memset(&prof, 0, sizeof(prof));
@@ -311,7 +297,7 @@ int plan_lock(const char *name, int *fdp, struct vr_error *err)
 	int r, n;
 
 	*fdp = -1;
-	r = name_check(name, err);
+	r = profile_name_check(name, err);
 	/* Retried while another vmrun removes the file or its folder
 	 * between our mkdir, open and flock. */
 	for (int tries = 0; !r && tries < 100; tries++) {

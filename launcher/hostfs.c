@@ -119,8 +119,8 @@ char *hostfs_find_tool(const char *name)
 	const char *r = hostfs_root();
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		char *p = xasprintf("%s%s/%s", strcmp(r, "/") ? r : "",
-				    dirs[i], name);
+		char *p = xasprintf("%s%s/%s", strcmp(r, "/") ? r : "", dirs[i],
+				    name);
 
 		if (access(p, X_OK) == 0)
 			return p;

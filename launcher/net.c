@@ -36,7 +36,8 @@ int net_plan(struct plan *plan, const struct profile *p, struct vr_error *err)
 					 p->path, n->line, n->name, n->bridge);
 		tap = qemu_tap_name(p, n);
 		args = json_object_new_object();
-		json_object_object_add(args, "tap", json_object_new_string(tap));
+		json_object_object_add(args, "tap",
+				       json_object_new_string(tap));
 		json_object_object_add(args, "bridge",
 				       json_object_new_string(n->bridge));
 		plan_add(plan, &op_tap, args,
@@ -69,9 +70,9 @@ static int tap_save(struct op *op, struct vr_error *err)
 {
 	(void)err;
 	op->saved = json_object_new_object();
-	json_object_object_add(op->saved, "existed",
-			       json_object_new_boolean(
-				       link_exists(arg(op, "tap"))));
+	json_object_object_add(
+		op->saved, "existed",
+		json_object_new_boolean(link_exists(arg(op, "tap"))));
 	return 0;
 }
 
@@ -79,17 +80,18 @@ static bool existed(const struct op *op)
 {
 	json_object *v;
 
-	return op->saved && json_object_object_get_ex(op->saved, "existed", &v) &&
+	return op->saved &&
+	       json_object_object_get_ex(op->saved, "existed", &v) &&
 	       json_object_get_boolean(v);
 }
 
 static int tap_apply(struct op *op, struct vr_error *err)
 {
 	const char *tap = arg(op, "tap"), *br = arg(op, "bridge");
-	const char *add[] = {"ip", "tuntap", "add", "dev", tap, "mode", "tap",
-			     NULL};
-	const char *master[] = {"ip", "link", "set", "dev", tap, "master",
-				br, NULL};
+	const char *add[] = {"ip", "tuntap", "add", "dev",
+			     tap,  "mode",   "tap", NULL};
+	const char *master[] = {"ip", "link",	"set", "dev",
+				tap,  "master", br,    NULL};
 	const char *up[] = {"ip", "link", "set", "dev", tap, "up", NULL};
 	int r;
 

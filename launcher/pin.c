@@ -27,8 +27,9 @@ static int set_affinity(pid_t tid, const int *cpus, size_t n,
 		 * (a cpuset or container that leaves them out) */
 		return vr_error(err, errno,
 				"pin QEMU thread %d to CPU%s %s (check that "
-				"they are online and in vmrun's cpuset)",
-				(int)tid, n == 1 ? "" : "s", list);
+				"%s online and in vmrun's cpuset)",
+				(int)tid, n == 1 ? "" : "s", list,
+				n == 1 ? "it is" : "they are");
 	}
 	return 0;
 }

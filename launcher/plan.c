@@ -57,7 +57,6 @@ void plan_add(struct plan *plan, const struct op_type *type, json_object *args,
 {
 	struct op *op;
 	va_list ap;
-	int r;
 
 	plan->ops = xrealloc(plan->ops, (plan->nops + 1) * sizeof(*op));
 	op = &plan->ops[plan->nops++];
@@ -65,10 +64,8 @@ void plan_add(struct plan *plan, const struct op_type *type, json_object *args,
 	op->type = type;
 	op->args = args ? args : json_object_new_object();
 	va_start(ap, fmt);
-	r = vasprintf(&op->desc, fmt, ap);
+	op->desc = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		op->desc = xstrdup(type->name);
 }
 
 void plan_warn(struct plan *plan, const char *fmt, ...)
@@ -77,11 +74,9 @@ void plan_warn(struct plan *plan, const char *fmt, ...)
 	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	s = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (s)
-		strv_add(&plan->warnings, s);
+	strv_add(&plan->warnings, s);
 	free(s);
 }
 

@@ -81,14 +81,13 @@ struct plan {
 };
 
 /* Pure: no host change. Reads only through the host view. */
-int plan_build(const struct profile *p, const struct host *h,
-	       struct plan *plan, struct vr_error *err);
+int plan_build(const struct profile *p, const struct host *h, struct plan *plan,
+	       struct vr_error *err);
 void plan_free(struct plan *plan);
 
 /* Append an op (takes ownership of args). */
-void plan_add(struct plan *plan, const struct op_type *type,
-	      json_object *args, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+void plan_add(struct plan *plan, const struct op_type *type, json_object *args,
+	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void plan_warn(struct plan *plan, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

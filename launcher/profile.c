@@ -18,14 +18,13 @@ void profile_errorf(struct profile_ctx *c, int line, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	c->errs = xrealloc(c->errs, (c->nerrs + 1) * sizeof(*c->errs));
 	c->errs[c->nerrs].line = line;
 	c->errs[c->nerrs].msg =
-		line ? xasprintf("%s:%d: %s", c->file, line, msg ? msg : "?")
-		     : xasprintf("%s: %s", c->file, msg ? msg : "?");
+		line ? xasprintf("%s:%d: %s", c->file, line, msg)
+		     : xasprintf("%s: %s", c->file, msg);
 	c->nerrs++;
 	free(msg);
 }

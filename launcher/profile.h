@@ -11,28 +11,107 @@
 
 #define PROFILE_NAME_MAX 32
 
-enum vm_accel { ACCEL_KVM, ACCEL_TCG };
-enum fw_type { FW_OVMF, FW_SEABIOS };
-enum hugepages { HUGEPAGES_NONE, HUGEPAGES_2M, HUGEPAGES_1G };
-enum smbios_mode { SMBIOS_NONE, SMBIOS_HOST, SMBIOS_CUSTOM };
-enum clock_base { CLOCK_LOCALTIME, CLOCK_UTC };
-enum pci_reset { PCI_RESET_AUTO, PCI_RESET_REMOVE_RESCAN, PCI_RESET_NONE };
-enum disk_format { DISK_FORMAT_AUTO, DISK_FORMAT_RAW, DISK_FORMAT_QCOW2 };
-enum disk_iface { DISK_VIRTIO, DISK_SCSI, DISK_SATA, DISK_NVME };
-enum disk_media { MEDIA_DISK, MEDIA_CDROM };
-enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_UNSAFE };
-enum disk_aio { AIO_IO_URING, AIO_NATIVE, AIO_THREADS };
-enum net_mode { NET_USER, NET_BRIDGE, NET_TAP, NET_NONE };
-enum net_model { NIC_VIRTIO, NIC_E1000E };
-enum audio_backend { AUDIO_NONE, AUDIO_PIPEWIRE, AUDIO_PA, AUDIO_ALSA,
-		     AUDIO_SPICE };
-enum audio_model { AUDIO_ICH9_HDA, AUDIO_ICH6_HDA };
-enum audio_codec { CODEC_DUPLEX, CODEC_MICRO, CODEC_OUTPUT };
-enum tpm_type { TPM_NONE, TPM_SWTPM, TPM_PASSTHROUGH };
-enum display_type { DISPLAY_NONE, DISPLAY_GTK, DISPLAY_SDL, DISPLAY_SPICE,
-		    DISPLAY_VNC };
-enum video_type { VIDEO_NONE, VIDEO_STD, VIDEO_QXL, VIDEO_VIRTIO };
-enum tristate { TRI_AUTO, TRI_YES, TRI_NO };
+enum vm_accel {
+	ACCEL_KVM,
+	ACCEL_TCG
+};
+enum fw_type {
+	FW_OVMF,
+	FW_SEABIOS
+};
+enum hugepages {
+	HUGEPAGES_NONE,
+	HUGEPAGES_2M,
+	HUGEPAGES_1G
+};
+enum smbios_mode {
+	SMBIOS_NONE,
+	SMBIOS_HOST,
+	SMBIOS_CUSTOM
+};
+enum clock_base {
+	CLOCK_LOCALTIME,
+	CLOCK_UTC
+};
+enum pci_reset {
+	PCI_RESET_AUTO,
+	PCI_RESET_REMOVE_RESCAN,
+	PCI_RESET_NONE
+};
+enum disk_format {
+	DISK_FORMAT_AUTO,
+	DISK_FORMAT_RAW,
+	DISK_FORMAT_QCOW2
+};
+enum disk_iface {
+	DISK_VIRTIO,
+	DISK_SCSI,
+	DISK_SATA,
+	DISK_NVME
+};
+enum disk_media {
+	MEDIA_DISK,
+	MEDIA_CDROM
+};
+enum disk_cache {
+	CACHE_NONE,
+	CACHE_WRITEBACK,
+	CACHE_UNSAFE
+};
+enum disk_aio {
+	AIO_IO_URING,
+	AIO_NATIVE,
+	AIO_THREADS
+};
+enum net_mode {
+	NET_USER,
+	NET_BRIDGE,
+	NET_TAP,
+	NET_NONE
+};
+enum net_model {
+	NIC_VIRTIO,
+	NIC_E1000E
+};
+enum audio_backend {
+	AUDIO_NONE,
+	AUDIO_PIPEWIRE,
+	AUDIO_PA,
+	AUDIO_ALSA,
+	AUDIO_SPICE
+};
+enum audio_model {
+	AUDIO_ICH9_HDA,
+	AUDIO_ICH6_HDA
+};
+enum audio_codec {
+	CODEC_DUPLEX,
+	CODEC_MICRO,
+	CODEC_OUTPUT
+};
+enum tpm_type {
+	TPM_NONE,
+	TPM_SWTPM,
+	TPM_PASSTHROUGH
+};
+enum display_type {
+	DISPLAY_NONE,
+	DISPLAY_GTK,
+	DISPLAY_SDL,
+	DISPLAY_SPICE,
+	DISPLAY_VNC
+};
+enum video_type {
+	VIDEO_NONE,
+	VIDEO_STD,
+	VIDEO_QXL,
+	VIDEO_VIRTIO
+};
+enum tristate {
+	TRI_AUTO,
+	TRI_YES,
+	TRI_NO
+};
 
 /* Paths below are final: relative paths resolved against the profile's
  * folder, ${name} expanded. NULL means unset. */
@@ -44,9 +123,9 @@ struct profile_vm {
 	char uuid[37]; /* lower-case canonical form */
 	char *machine; /* "q35" or "pc-q35-X.Y" */
 	enum vm_accel accel;
-	char *qemu;	 /* binary; "qemu-system-x86_64" when unset */
-	char *run_as;	 /* user name or NULL */
-	char *state_dir; /* default /var/lib/vmrun/NAME */
+	char *qemu;		   /* binary; "qemu-system-x86_64" when unset */
+	char *run_as;		   /* user name or NULL */
+	char *state_dir;	   /* default /var/lib/vmrun/NAME */
 	unsigned shutdown_timeout; /* seconds, default 120 */
 };
 
@@ -92,8 +171,7 @@ struct profile_smbios {
 	char *bios_vendor, *bios_version;
 	char *system_manufacturer, *system_product, *system_version,
 		*system_serial;
-	char *board_manufacturer, *board_product, *board_version,
-		*board_serial;
+	char *board_manufacturer, *board_product, *board_version, *board_serial;
 	char *chassis_manufacturer, *chassis_version, *chassis_serial;
 };
 
@@ -240,6 +318,11 @@ int profile_load_string(const char *text, const char *name, const char *dir,
 			struct profile *p, struct vr_error *err);
 void profile_free(struct profile *p);
 
+/* A VM or section name: [A-Za-z0-9_-], 1 to PROFILE_NAME_MAX characters. */
+bool profile_name_valid(const char *name);
+/* The same as an error for a NAME given on the command line. */
+int profile_name_check(const char *name, struct vr_error *err);
+
 /* Looking Glass's own rule for size = auto. */
 uint64_t profile_lg_auto_size(unsigned width, unsigned height, bool hdr);
 
@@ -247,8 +330,8 @@ uint64_t profile_lg_auto_size(unsigned width, unsigned height, bool hdr);
 struct profile_key_doc {
 	const char *section; /* "vm", "pci.NAME" */
 	const char *key;
-	const char *values;  /* what is allowed */
-	const char *def;     /* default, "" for none */
+	const char *values; /* what is allowed */
+	const char *def;    /* default, "" for none */
 	const char *help;
 	bool repeatable;
 	bool required;

@@ -109,13 +109,23 @@ static void unknown_section(struct profile_ctx *c, const char *hdr,
 			       hdr, list);
 }
 
-static bool instance_name_ok(const char *name)
+bool profile_name_valid(const char *name)
 {
 	size_t n = strlen(name);
 
 	return n && n <= PROFILE_NAME_MAX &&
 	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
 			    "XYZ0123456789_-") == n;
+}
+
+int profile_name_check(const char *name, struct vr_error *err)
+{
+	if (!profile_name_valid(name))
+		return vr_errorx(err, EINVAL,
+				 "'%s' is not a VM name ([A-Za-z0-9_-], 1 to "
+				 "%d characters)",
+				 name, PROFILE_NAME_MAX);
+	return 0;
 }
 
 static long instance_add(struct profile_ctx *c, const struct psection *sec,
@@ -193,7 +203,7 @@ static void section_begin(struct profile_ctx *c, const char *hdr, int line)
 						      : "net.lan");
 		return;
 	}
-	if (!instance_name_ok(dot + 1)) {
+	if (!profile_name_valid(dot + 1)) {
 		profile_errorf(c, line,
 			       "[%s]: '%s' is not a valid name; use 1 "
 			       "to %d letters, digits, '_' or '-'",

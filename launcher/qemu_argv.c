@@ -23,12 +23,8 @@ void qb_addf(struct qemu_build *b, const char *opt, const char *fmt, ...)
 	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	s = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (!s)
-		s = xstrdup(
-			""); /* unreachable in practice; keeps argv paired */
 	qb_add(b, opt, s);
 	free(s);
 }

@@ -58,10 +58,9 @@ static void problem(struct walk *w, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&what, fmt, ap) < 0)
-		what = NULL;
+	what = xvasprintf(fmt, ap);
 	va_end(ap);
-	strv_addf(w->out, "%s %s: %s", w->role, w->path, what ? what : "?");
+	strv_addf(w->out, "%s %s: %s", w->role, w->path, what);
 	w->added++;
 }
 

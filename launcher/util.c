@@ -55,16 +55,22 @@ char *xstrdup(const char *s)
 	return oom(strdup(s));
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	return oom(vasprintf(&s, fmt, ap) < 0 ? NULL : s);
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
+	s = xvasprintf(fmt, ap);
 	va_end(ap);
-	return oom(r < 0 ? NULL : s);
+	return s;
 }
 
 void strv_add(struct strv *sv, const char *s)
@@ -81,12 +87,10 @@ void strv_addf(struct strv *sv, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
+	s = xvasprintf(fmt, ap);
 	va_end(ap);
-	oom(r < 0 ? NULL : s);
 	strv_add(sv, s);
 	free(s);
 }

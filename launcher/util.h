@@ -3,21 +3,22 @@
 #ifndef VMRUN_UTIL_H
 #define VMRUN_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define KIB 1024ULL
-#define MIB (1024ULL * 1024)
-#define GIB (1024ULL * 1024 * 1024)
+#define KIB	      1024ULL
+#define MIB	      (1024ULL * 1024)
+#define GIB	      (1024ULL * 1024 * 1024)
 
 void cleanup_freep(void *p);
 void cleanup_closep(int *fd);
 void cleanup_fclosep(FILE **f);
-#define cleanup_free __attribute__((cleanup(cleanup_freep)))
-#define cleanup_close __attribute__((cleanup(cleanup_closep)))
+#define cleanup_free   __attribute__((cleanup(cleanup_freep)))
+#define cleanup_close  __attribute__((cleanup(cleanup_closep)))
 #define cleanup_fclose __attribute__((cleanup(cleanup_fclosep)))
 
 /* Allocation never fails silently: out of memory aborts before any host
@@ -27,6 +28,8 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
 
 /* A growable NULL-terminated vector of owned strings. */
 struct strv {

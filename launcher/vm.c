@@ -87,8 +87,9 @@ int vm_prepare(struct vm *vm, struct vr_error *err)
 		return r;
 	r = plan_restore(name, err);
 	if (r)
-		vr_error_prefix(err, "undo what an earlier vmrun of '%s' left "
-				     "behind",
+		vr_error_prefix(err,
+				"undo what an earlier vmrun of '%s' left "
+				"behind",
 				name);
 	else
 		r = plan_apply(&vm->plan, err);
