@@ -41,7 +41,7 @@ SAN_LIB_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC))
 SAN_TESTS = $(patsubst tests/%.c,build/san/tests/%,$(TEST_SRC))
 
 .PHONY: all check unit install uninstall clean format format-check demo man \
-	FORCE fuzz fuzz-build
+	FORCE fuzz fuzz-build bench
 
 all: build/vmrun build/fakehost.so man
 
@@ -171,6 +171,12 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 demo: build/vmrun build/demo/boot.img
 	$(SUDO) build/vmrun profiles/demo.ini
+
+# Benchmarks against bare QEMU (and libvirt when installed) on this machine;
+# they change the host as vmrun does, so they run as root. The tables are
+# Markdown for docs/BENCHMARKS.md; see bench/run for the knobs.
+bench: build/vmrun build/demo/boot.img
+	@$(SUDO) bench/run
 
 # /etc/vmrun holds the profiles of vmrun@NAME.service; uninstall leaves it
 # (and the profiles in it) unless it is empty.

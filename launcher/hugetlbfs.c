@@ -95,6 +95,13 @@ static const char *size_name(unsigned long kb)
 	return kb == 1048576 ? "1G" : "2M";
 }
 
+/* /run/vmrun/hugepages-SIZE is vmrun's own: every VM that uses it plans
+ * the mount, and whichever ends last unmounts it, whoever mounted it. */
+static bool vmrun_mount(const char *dir)
+{
+	return !strncmp(dir, "/run/vmrun/hugepages-", 21);
+}
+
 int hugepages_plan_folder(struct plan *plan, const struct profile *p,
 			  unsigned long size_kb, struct vr_error *err)
 {
@@ -106,7 +113,8 @@ int hugepages_plan_folder(struct plan *plan, const struct profile *p,
 	if (!f)
 		return vr_error(err, errno, "read %s", path);
 	mnt = hugepages_mount_find(f, size_kb, default_pagesize_kb());
-	if (!mnt) {
+	if (!mnt || vmrun_mount(mnt)) {
+		free(mnt);
 		mnt = xasprintf("%s/hugepages-%s", plan->paths.run_dir,
 				size_name(size_kb));
 		args = json_object_new_object();
@@ -238,7 +246,7 @@ static int mount_undo(struct op *op, struct vr_error *err)
 
 	if (!dir)
 		return -EINVAL;
-	if (!op->saved || saved_flag(op, "mounted"))
+	if (!op->saved || (saved_flag(op, "mounted") && !vmrun_mount(dir)))
 		return 0;
 	path = hostfs_path(dir);
 	if (hugetlbfs_mounted(dir, 0)) {
@@ -252,7 +260,8 @@ static int mount_undo(struct op *op, struct vr_error *err)
 			return vr_error(err, errno, "unmount %s", dir);
 		}
 	}
-	if (!saved_flag(op, "existed") && rmdir(path) < 0 && errno != ENOENT)
+	if ((!saved_flag(op, "existed") || vmrun_mount(dir)) &&
+	    rmdir(path) < 0 && errno != ENOENT)
 		return vr_error(err, errno, "remove folder %s", dir);
 	return 0;
 }

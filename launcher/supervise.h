@@ -14,8 +14,8 @@ enum vm_exit {
 	VM_EXIT_USAGE = 2,    /* bad command line */
 	VM_EXIT_CRASH = 3,    /* QEMU ended without the guest shutting down */
 	VM_EXIT_PANIC = 4,    /* the guest panicked */
-	VM_EXIT_FORCED = 5,   /* the guest ignored power-off; QEMU was stopped */
-	VM_EXIT_RESTORE = 6,  /* the host could not be fully put back */
+	VM_EXIT_FORCED = 5,  /* the guest ignored power-off; QEMU was stopped */
+	VM_EXIT_RESTORE = 6, /* the host could not be fully put back */
 };
 
 struct run_opts {

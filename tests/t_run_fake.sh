@@ -213,6 +213,33 @@ check "vmrun saw the guest power off" log_has "$TMP/timer.log" \
 	"the guest powered off"
 same_snapshot "timed shutdown"
 
+# --- 2b. systemd notification (Type=notify units) ----------------------------
+fresh
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+with open(sys.argv[2], "w") as out:
+    while True:
+        msg = s.recv(4096).decode()
+        out.write(msg + "\n")
+        out.flush()
+        if "STOPPING=1" in msg:
+            break
+' "$TMP/notify.sock" "$TMP/notify.out" &
+NPID=$!
+PIDS+=("$NPID")
+wait_until 10 test -S "$TMP/notify.sock"
+start "$TMP/notify.log" NOTIFY_SOCKET="$TMP/notify.sock" \
+	FAKEQEMU_GUEST_SHUTDOWN_AFTER=0.5
+wait_rc "$VMPID" 30
+expect_eq "run under a notify socket: exit 0" 0 $?
+wait_rc "$NPID" 10
+check "READY=1 sent once the guest runs" grep -qx "READY=1" "$TMP/notify.out"
+check "STOPPING=1 sent at the end" grep -qx "STOPPING=1" "$TMP/notify.out"
+same_snapshot "notify"
+
 # --- 3. SIGTERM: the guest honours the power button -> exit 0 ------------------
 fresh
 start "$TMP/term.log" FAKEQEMU_POWERDOWN=0.3
@@ -285,6 +312,25 @@ check "stop: the guest powered off" grep -q "$NAME: the guest powered off" \
 	<<<"$stop_out"
 same_snapshot "detach + stop"
 check "the detached vmrun has ended" wait_until 10 gone "${DPID:-0}"
+# stop waits; its vmrun is killed meanwhile
+fresh
+out=$(env FAKEQEMU_POWERDOWN=ignore timeout 60 "$FAKEHOST" run "$ROOT" -- \
+	"$VMRUN" --detach "$TMP/vm.ini" 2>"$TMP/detach.err")
+DPID=$(sed -n 's/.*(vmrun pid \([0-9]*\)).*/\1/p' <<<"$out")
+[ -n "$DPID" ] && PIDS+=("$DPID")
+"$FAKEHOST" run "$ROOT" -- "$VMRUN" stop "$NAME" >"$TMP/stop.out" 2>&1 &
+SPID=$!
+PIDS+=("$SPID")
+wait_until 10 grep -q "stopping '$NAME'" "$TMP/stop.out"
+kill -9 "${DPID:-0}"
+wait_rc "$SPID" 20
+expect_eq "stop whose vmrun dies: exit 1" 1 $?
+check "stop says to restore" grep -qx \
+	"vmrun: the vmrun of '$NAME' went away without saying how the VM ended; check \`vmrun restore $NAME\`" \
+	"$TMP/stop.out"
+vm restore "$NAME" >/dev/null 2>&1
+same_snapshot "stop, vmrun killed, restore"
+
 expect_eq "stop of a VM that does not run" \
 	"vmrun: VM '$NAME' is not running (no vmrun supervises it)" \
 	"$(vm stop "$NAME" 2>&1)"
@@ -303,6 +349,12 @@ check "vmrun says how QEMU ended" log_has "$TMP/fail.log" \
 expect_eq "the error is shown once" 1 \
 	"$(grep -c "before the guest ran" "$TMP/fail.log")"
 same_snapshot "QEMU fails at start"
+out=$(env FAKEQEMU_EXIT_AT_START=1 timeout 60 "$FAKEHOST" run "$ROOT" -- \
+	"$VMRUN" -q --detach "$TMP/vm.ini" 2>&1)
+expect_eq "--detach when QEMU fails: exit 1" 1 $?
+check "--detach passes the reason up" grep -q \
+	"^vmrun: QEMU exited with status 1 before the guest ran" <<<"$out"
+same_snapshot "--detach, QEMU fails at start"
 
 # --- 10. a failing pre-start hook: exit 1, nothing left ---------------------
 fresh
@@ -340,7 +392,26 @@ expect_eq "the linked file is untouched" "secret" "$(cat "$ROOT/etc-shadow")"
 same_snapshot "planted shm link"
 cp "$TMP/base.ini" "$TMP/vm.ini"
 
-# --- 12. one vmrun per VM ---------------------------------------------------
+# --- 12. a vCPU pinned to a CPU this machine lacks: exit 1, nothing left ----
+# (the fake host has 16 CPUs; the threads being pinned are real ones)
+BAD=$(nproc)
+if [ "$BAD" -ge 2 ] && [ "$BAD" -le 15 ]; then
+	fresh
+	sed "s/^vcpu-pin = 1$/vcpu-pin = $BAD/" "$TMP/base.ini" >"$TMP/vm.ini"
+	start "$TMP/pin.log"
+	wait_rc "$VMPID" 30
+	expect_eq "pinning fails: exit 1" 1 $?
+	check "the error names the CPU" grep -q \
+		"pin QEMU thread [0-9]* to CPU $BAD (check that it is online and in vmrun's cpuset): Invalid argument" \
+		"$TMP/pin.log"
+	check "QEMU stopped" test -z "$(pgrep -f -- "$FAKEQEMU -name guest=$NAME," || true)"
+	same_snapshot "pinning fails"
+	cp "$TMP/base.ini" "$TMP/vm.ini"
+else
+	skip "pinning to a missing CPU" "this machine has $BAD CPUs"
+fi
+
+# --- 13. one vmrun per VM ---------------------------------------------------
 fresh
 start "$TMP/first.log"
 if wait_running "first of two" "$TMP/first.log"; then

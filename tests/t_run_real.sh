@@ -64,6 +64,17 @@ hugepages_total() {
 	awk '/^HugePages_Total:/ {print $2}' /proc/meminfo
 }
 
+hugepages_used() {
+	awk '/^HugePages_Total:/ {t = $2} /^HugePages_Free:/ {f = $2}
+		END {print t - f}' /proc/meminfo
+}
+
+# the shared hugetlbfs mount vmrun makes for 2 MiB pages: "mounted" or ""
+hugetlbfs_state() {
+	grep -q " /run/vmrun/hugepages-2M hugetlbfs " /proc/mounts &&
+		echo mounted
+}
+
 # disk IMAGE LINE...: a FAT image whose startup.nsh runs the lines
 disk() {
 	local img=$1 dir=$TMP/nsh.$$
@@ -154,6 +165,8 @@ others() {
 # baseline: the host-wide values a case must give back, taken before it
 baseline() {
 	HP0=$(hugepages_total)
+	USED0=$(hugepages_used)
+	MNT0=$(hugetlbfs_state)
 	OTHERS0=$(others)
 }
 
@@ -164,10 +177,8 @@ restored() {
 	if $global; then
 		[ "$(hugepages_total)" = "$HP0" ] ||
 			leftovers+=" HugePages_Total=$(hugepages_total) (was $HP0)"
-		[ -e /run/vmrun/hugepages-2M ] &&
-			leftovers+=" /run/vmrun/hugepages-2M"
-		grep -q "hugetlbfs /run/vmrun" /proc/mounts &&
-			leftovers+=" hugetlbfs mount"
+		[ "$(hugetlbfs_state)" = "$MNT0" ] ||
+			leftovers+=" hugetlbfs mount: '$(hugetlbfs_state)' (was '$MNT0')"
 	else
 		echo "# other VMs run under vmrun: host-wide hugepages not compared"
 	fi
@@ -259,8 +270,8 @@ if wait_running "own shutdown" "$TMP/run.log"; then
 	check "control socket exists" test -S "/run/vmrun/$NAME.sock"
 	if [ "$HUGE" = 2M ]; then
 		[ -z "$OTHERS0" ] &&
-			expect_eq "128 more 2 MiB hugepages while it runs" \
-				$((HP0 + 128)) "$(hugepages_total)"
+			expect_eq "QEMU holds 128 more 2 MiB hugepages" \
+				$((USED0 + 128)) "$(hugepages_used)"
 		check "QEMU maps its RAM from hugetlbfs" \
 			grep -q "/run/vmrun/hugepages-2M/vmrun-$NAME" \
 			"/proc/$QPID/maps"
