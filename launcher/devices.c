@@ -216,7 +216,7 @@ int cmd_devices(bool json, struct vr_error *err)
 	struct host h = {0};
 
 	/* Only the PCI part of the host view: no QEMU run, no NUMA read. */
-	if (host_pci_scan(&h, err))
+	if (host_pci_scan(&h, HOST_PCI_NAMES, err))
 		return 1;
 	devices_print(&h, json, stdout);
 	host_free(&h);

@@ -63,10 +63,11 @@ static void doctor_load(struct doctor *d, const char *path)
 			qemu = d->p->vm.qemu;
 		}
 	}
-	if (host_probe(&d->host, qemu, &d->qemu_err) == 0) {
+	if (host_probe(&d->host, qemu, HOST_PCI_NAMES, &d->qemu_err) == 0) {
 		d->h = &d->host;
 		vr_error_clear(&d->qemu_err);
-	} else if (host_probe(&d->host, DOCTOR_NO_QEMU, &d->host_err) == 0) {
+	} else if (host_probe(&d->host, DOCTOR_NO_QEMU, HOST_PCI_NAMES,
+			      &d->host_err) == 0) {
 		d->h = &d->host;
 	} else {
 		/* not QEMU's fault: the host view line says what failed */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -388,8 +389,8 @@ static int host_qemu_output(const char *path, char *buf, size_t len,
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return vr_errorx(err, EINVAL,
 				 "%s -version failed (status %d): is it a "
-				 "QEMU binary? Set [qemu] binary in the "
-				 "profile to one",
+				 "QEMU binary? Set [vm] qemu in the profile "
+				 "to one",
 				 path,
 				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	return 0;
@@ -407,19 +408,80 @@ int host_qemu_parse_version(const char *out, struct host_qemu *q)
 	return 0;
 }
 
+/* Running `qemu -version` costs more than all of planning (~10 ms), on
+ * every start: root keeps the answer per binary in /var/cache/vmrun, keyed
+ * by what changes when the binary does (device, inode, size, times). */
+#define QEMU_CACHE_DIR "/var/cache/vmrun"
+
+static char *qemu_cache_file(const char *path, char *key, size_t len)
+{
+	uint32_t h = 2166136261u;
+	struct stat st;
+
+	if (geteuid() != 0 || stat(path, &st) < 0)
+		return NULL;
+	for (const char *c = path; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	snprintf(key, len, "%s %llu %llu %lld %lld.%09ld %lld.%09ld", path,
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		 (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+		 st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
+		 st.st_ctim.tv_nsec);
+	return xasprintf("%s/qemu-%08x", QEMU_CACHE_DIR, h);
+}
+
+static bool qemu_cache_get(const char *file, const char *key, char *out,
+			   size_t len)
+{
+	cleanup_fclose FILE *f = file ? fopen(file, "re") : NULL;
+	char line[4096];
+
+	if (!f || !fgets(line, sizeof(line), f))
+		return false;
+	line[strcspn(line, "\n")] = '\0';
+	if (strcmp(line, key) || !fgets(out, (int)len, f))
+		return false;
+	out[strcspn(out, "\n")] = '\0';
+	return true;
+}
+
+/* Best effort: a cache that cannot be written is only slower. */
+static void qemu_cache_put(const char *file, const char *key, const char *out)
+{
+	cleanup_free char *tmp = NULL;
+	FILE *f;
+
+	if (!file || (mkdir(QEMU_CACHE_DIR, 0755) < 0 && errno != EEXIST))
+		return;
+	tmp = xasprintf("%s.%d", file, (int)getpid());
+	f = fopen(tmp, "we");
+	if (!f)
+		return;
+	fprintf(f, "%s\n%s\n", key, out);
+	if (fclose(f) || rename(tmp, file))
+		unlink(tmp);
+}
+
 static int host_probe_qemu(struct host_qemu *q, const char *qemu,
 			   struct vr_error *err)
 {
-	char out[1024];
+	cleanup_free char *cache = NULL;
+	char out[1024], key[4200];
 	int r;
 
 	q->path = host_find_qemu(qemu);
 	if (!q->path)
 		return 0;
+	cache = qemu_cache_file(q->path, key, sizeof(key));
+	if (qemu_cache_get(cache, key, out, sizeof(out)) &&
+	    !host_qemu_parse_version(out, q))
+		return 0;
 	r = host_qemu_output(q->path, out, sizeof(out), err);
 	if (r)
 		return r;
 	out[strcspn(out, "\n")] = '\0';
+	if (!host_qemu_parse_version(out, q))
+		qemu_cache_put(cache, key, out);
 	if (host_qemu_parse_version(out, q))
 		return vr_errorx(err, EINVAL,
 				 "%s -version printed '%s', not 'QEMU "
@@ -429,7 +491,8 @@ static int host_probe_qemu(struct host_qemu *q, const char *qemu,
 	return 0;
 }
 
-int host_probe(struct host *h, const char *qemu, struct vr_error *err)
+int host_probe(struct host *h, const char *qemu, unsigned flags,
+	       struct vr_error *err)
 {
 	struct vr_error ignored;
 	int r;
@@ -439,7 +502,7 @@ int host_probe(struct host *h, const char *qemu, struct vr_error *err)
 	if (!r)
 		r = host_probe_nodes(h, err);
 	if (!r)
-		r = host_pci_scan(h, err);
+		r = host_pci_scan(h, flags, err);
 	if (!r)
 		r = host_probe_qemu(&h->qemu, qemu, err);
 	if (r) {

@@ -75,16 +75,23 @@ struct host {
 	char *dmi_chassis_vendor, *dmi_chassis_version, *dmi_chassis_serial;
 };
 
+/* What host_probe also fills in. Device names cost the parse of the whole
+ * PCI ID database (several ms): a start without passthrough skips it. */
+enum host_probe_flags {
+	HOST_PCI_NAMES = 1 << 0, /* host_pci.name and class_name */
+};
+
 /* Read the host under hostfs_root(). qemu is the profile's binary (NULL
  * for qemu-system-x86_64 on PATH). Missing optional parts (no IOMMU, no
  * NUMA, no OVMF) are left empty, not errors. */
-int host_probe(struct host *h, const char *qemu, struct vr_error *err);
+int host_probe(struct host *h, const char *qemu, unsigned flags,
+	       struct vr_error *err);
 void host_free(struct host *h);
 
 const struct host_pci *host_pci_find(const struct host *h,
 				     const struct pci_addr *a);
 /* Enumerate PCI functions with libpci (sysfs under the host root). */
-int host_pci_scan(struct host *h, struct vr_error *err);
+int host_pci_scan(struct host *h, unsigned flags, struct vr_error *err);
 /* Parse `qemu -version` output ("QEMU emulator version 7.2.22 ...") into
  * q's version numbers. 0, or -EINVAL when it is not there. */
 int host_qemu_parse_version(const char *out, struct host_qemu *q);

@@ -80,7 +80,7 @@ static void pci_copy_string(char *dst, size_t len, const char *src)
 
 /* Fill one host_pci from a libpci device. May longjmp (pci_on_error). */
 static void pci_fill_one(struct pci_access *pacc, struct pci_dev *d,
-			 struct host_pci *p)
+			 struct host_pci *p, unsigned flags)
 {
 	const char *group;
 	unsigned hdr;
@@ -105,11 +105,13 @@ static void pci_fill_one(struct pci_access *pacc, struct pci_dev *d,
 	hdr = pci_read_byte(d, PCI_HEADER_TYPE) & 0x7f;
 	p->is_bridge =
 		hdr == PCI_HEADER_TYPE_BRIDGE || p->cls == PCI_CLASS_BRIDGE_PCI;
-	pci_lookup_name(pacc, p->name, sizeof(p->name),
-			PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE, p->vendor,
-			p->device);
-	pci_lookup_name(pacc, p->class_name, sizeof(p->class_name),
-			PCI_LOOKUP_CLASS, p->cls);
+	if (flags & HOST_PCI_NAMES) {
+		pci_lookup_name(pacc, p->name, sizeof(p->name),
+				PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE,
+				p->vendor, p->device);
+		pci_lookup_name(pacc, p->class_name, sizeof(p->class_name),
+				PCI_LOOKUP_CLASS, p->cls);
+	}
 	pci_read_sysfs(p);
 }
 
@@ -124,7 +126,7 @@ static int pci_cmp(const void *a, const void *b)
 }
 
 /* Scan and collect; may longjmp out through pci_on_error. */
-static void pci_collect(struct pci_access *pacc, struct host *h)
+static void pci_collect(struct pci_access *pacc, struct host *h, unsigned flags)
 {
 	size_t n = 0;
 
@@ -134,7 +136,7 @@ static void pci_collect(struct pci_access *pacc, struct host *h)
 		n++;
 	h->pci = xcalloc(n ? n : 1, sizeof(*h->pci));
 	for (struct pci_dev *d = pacc->devices; d; d = d->next)
-		pci_fill_one(pacc, d, &h->pci[h->npci++]);
+		pci_fill_one(pacc, d, &h->pci[h->npci++], flags);
 	/* readdir order is no order: sort by address for stable output. */
 	qsort(h->pci, h->npci, sizeof(*h->pci), pci_cmp);
 }
@@ -159,7 +161,7 @@ static char *pci_setup_names(struct pci_access *pacc)
 	return ids;
 }
 
-int host_pci_scan(struct host *h, struct vr_error *err)
+int host_pci_scan(struct host *h, unsigned flags, struct vr_error *err)
 {
 	cleanup_free char *sysfs = hostfs_path("/sys/bus/pci");
 	cleanup_free char *ids = NULL;
@@ -183,7 +185,7 @@ int host_pci_scan(struct host *h, struct vr_error *err)
 			      "read PCI devices under %s",
 			      sysfs);
 	else if (setjmp(pci_jmp) == 0)
-		pci_collect(pacc, h);
+		pci_collect(pacc, h, flags);
 	else
 		r = vr_errorx(err, EIO, "reading PCI devices under %s: %s",
 			      sysfs, pci_errmsg);

@@ -167,10 +167,18 @@ int runtime_prepare(struct vm *vm, struct vr_error *err)
 		r = runas_own(p, p->firmware.vars, false, err);
 	if (r)
 		return r;
-	plan_cleanup(plan, plan->paths.ctl);
 	if (p->tpm.type == TPM_SWTPM)
 		plan_cleanup(plan, plan->paths.swtpm_sock);
 	return 0;
+}
+
+int runtime_listen(struct vm *vm, int *fd, struct vr_error *err)
+{
+	int r;
+
+	plan_cleanup(&vm->plan, vm->plan.paths.ctl);
+	r = plan_apply(&vm->plan, err);
+	return r ? r : control_listen(vm->plan.paths.ctl, fd, err);
 }
 
 /* Wait for a file a child creates, or for the child to die. */

@@ -23,6 +23,10 @@ int runtime_start_swtpm(struct vm *vm, struct vr_error *err);
 int runtime_start_qemu(struct vm *vm, int *qmp_fd, pid_t *pid,
 		       struct vr_error *err);
 
+/* The control socket (/run/vmrun/NAME.sock), journaled for removal. It
+ * is made once QEMU is starting: its start is the long pole. */
+int runtime_listen(struct vm *vm, int *fd, struct vr_error *err);
+
 /* sd_notify(3) without libsystemd: a datagram to $NOTIFY_SOCKET. */
 void runtime_notify(const char *state);
 

@@ -564,16 +564,18 @@ static void start_failed(struct sup *s, int r, struct vr_error *err)
 /* Everything after the host was prepared, until QEMU is gone. */
 static int run_prepared(struct sup *s, struct run_opts *o, struct vr_error *err)
 {
-	struct plan *plan = &s->vm->plan;
 	int qmp_fd = -1, r;
 
-	r = control_listen(plan->paths.ctl, &s->ctl, err);
-	if (!r)
-		r = runtime_start_swtpm(s->vm, err);
+	r = runtime_start_swtpm(s->vm, err);
 	if (!r)
 		r = runtime_start_qemu(s->vm, &qmp_fd, &s->qemu, err);
-	if (r)
+	if (!r)
+		r = runtime_listen(s->vm, &s->ctl, err);
+	if (r) {
+		if (qmp_fd >= 0)
+			close(qmp_fd);
 		return VM_EXIT_ERROR;
+	}
 	s->qemu_pidfd = proc_pidfd(s->qemu);
 	r = start_guest(s, qmp_fd, err);
 	if (r) {

@@ -24,7 +24,8 @@ int vm_load(const char *profile_path, struct vm *vm, struct vr_error *err)
 	r = trust_check_profile(&vm->profile, err);
 	if (r)
 		goto fail_profile;
-	r = host_probe(&vm->host, vm->profile.vm.qemu, err);
+	r = host_probe(&vm->host, vm->profile.vm.qemu,
+		       vm->profile.npci ? HOST_PCI_NAMES : 0, err);
 	if (r)
 		goto fail_profile;
 	r = plan_build(&vm->profile, &vm->host, &vm->plan, err);

@@ -63,7 +63,7 @@ static void probe_ok(const char *root, struct host *h, const char *qemu)
 	struct vr_error err = {0};
 
 	hostfs_set_root(root);
-	if (host_probe(h, qemu, &err))
+	if (host_probe(h, qemu, HOST_PCI_NAMES, &err))
 		fail_msg("host_probe: %s", err.msg);
 }
 
@@ -256,7 +256,7 @@ static void expect_probe_error(const char *root, const char *qemu,
 	struct host h;
 
 	hostfs_set_root(root);
-	assert_int_not_equal(host_probe(&h, qemu, &err), 0);
+	assert_int_not_equal(host_probe(&h, qemu, HOST_PCI_NAMES, &err), 0);
 	if (!strstr(err.msg, want))
 		fail_msg("error '%s' lacks '%s'", err.msg, want);
 }
