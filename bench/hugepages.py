@@ -5,6 +5,7 @@
 # /proc/sys/vm/nr_hugepages (the naive way). Each measurement gets freshly
 # fragmented memory; the host is put back after each and at the end.
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NR = "/proc/sys/vm/nr_hugepages"
 NAME = "vmrun-bench-hp"
 CHUNK = 4 << 20
+FLOOR_MB = 1536  # MemAvailable the fragmenter never goes under
 
 
 def read_nr():
@@ -36,14 +38,29 @@ def write_nr(n):
         os.close(fd)
 
 
-class Fragmenter:
-    """Page cache from a big file, then anonymous memory with holes."""
+def free_blocks():
+    """Free 2 MiB blocks in the buddy allocator (/proc/buddyinfo: a free
+    block of order 9 or more holds 2^(order-9) of them)."""
+    n = 0
+    with open("/proc/buddyinfo") as f:
+        for line in f:
+            counts = [int(c) for c in line.split()[4:]]
+            n += sum(c << (o - 9) for o, c in enumerate(counts) if o >= 9)
+    return n
 
-    def __init__(self, tmp, cache_mb, anon_mb):
+
+class Fragmenter:
+    """Page cache from a big file, then anonymous 4 KiB pages spread over
+    all other free memory with one page kept in every 2 MiB block."""
+
+    def __init__(self, tmp, cache_mb, leave_mb, anon_mb):
         self.file = os.path.join(tmp, "cache.fill")
         self.cache_mb = cache_mb
+        self.leave_mb = leave_mb
         self.anon_mb = anon_mb
         self.proc = None
+        self.mapped = []  # MiB mapped, per start
+        self.blocks = []  # free 2 MiB blocks before and after, per start
         say("hugepages: writing a %d MiB file for the page cache" % cache_mb)
         block = b"\x5a" * CHUNK
         fd = os.open(self.file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -55,15 +72,24 @@ class Fragmenter:
             os.close(fd)
 
     def start(self):
+        before = free_blocks()
         with open(self.file, "rb", buffering=0) as f:
             while f.read(CHUNK):
                 pass
+        args = [str(self.leave_mb), str(FLOOR_MB)]
+        if self.anon_mb:
+            args.append(str(self.anon_mb))
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "fragment.py"),
-             str(self.anon_mb)], stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("ready"):
+            [sys.executable, os.path.join(HERE, "fragment.py")] + args,
+            stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "ready":
             raise RuntimeError("fragment.py did not start")
+        self.mapped.append(int(line[1]))
+        self.blocks.append((before, free_blocks()))
+        say("hugepages: fragmented %s MiB: %s pages kept in as many 2 MiB "
+            "blocks; free 2 MiB blocks %d -> %d" %
+            (line[1], line[2], before, self.blocks[-1][1]))
 
     def stop(self):
         if self.proc:
@@ -109,15 +135,23 @@ def plan(gib):
     return gib, avail_mb
 
 
+def stopped(signum, _frame):
+    """SIGTERM or SIGHUP: unwind, so the host is put back (finally)."""
+    raise SystemExit("bench: hugepages: stopped by signal %d" % signum)
+
+
 def main():
     if os.geteuid() != 0 or not os.access(NR, os.W_OK):
         table("Hugepages", ["result"], [["skipped: needs root and a "
                                          "writable " + NR]])
         return
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGHUP, stopped)
     runs = env_int("BENCH_HUGE_RUNS", 3)
     gib, avail_mb = plan(env_int("BENCH_HUGE_GIB", 2))
     cache_mb = env_int("BENCH_FRAG_CACHE_MB", avail_mb * 25 // 100)
-    anon_mb = env_int("BENCH_FRAG_ANON_MB", avail_mb * 50 // 100)
+    leave_mb = env_int("BENCH_FRAG_FREE_MB", 512)
+    anon_mb = env_int("BENCH_FRAG_ANON_MB", 0)  # 0: all MemFree but leave
     tmp = tempfile.mkdtemp(prefix="vmrun-bench-hp.", dir="/var/tmp")
     profile = os.path.join(tmp, NAME + ".ini")
     with open(profile, "w") as f:
@@ -126,8 +160,9 @@ def main():
                 "[memory]\nhugepages = 2M\n" % (NAME, gib, tmp))
     nr_start, total_start = read_nr(), meminfo("HugePages_Total")
     res = {"vmrun prepare": [], "one write of nr_hugepages": []}
-    frag = Fragmenter(tmp, cache_mb, anon_mb)
+    frag = None
     try:
+        frag = Fragmenter(tmp, cache_mb, leave_mb, anon_mb)
         for i in range(runs):
             order = list(res) if i % 2 == 0 else list(res)[::-1]
             for label in order:
@@ -136,13 +171,18 @@ def main():
                 nr0 = read_nr()
                 free0 = meminfo("HugePages_Free")
                 want = max(0, gib * 512 - free0)
+                blocks = frag.blocks[-1][1]
                 if label == "vmrun prepare":
-                    res[label].append(time_vmrun(profile, nr0) + (want,))
+                    r = time_vmrun(profile, nr0)
                 else:
-                    res[label].append(time_naive(want, nr0) + (want,))
+                    r = time_naive(want, nr0)
+                res[label].append(r + (want, blocks))
+                say("hugepages: %s: %d of %d pages in %.0f ms" %
+                    (label, r[1], want, r[0] * 1000))
                 frag.stop()
     finally:
-        frag.remove()
+        if frag:
+            frag.remove()
         if read_nr() != nr_start:
             vmrun("restore", NAME, check=False)
             write_nr(nr_start)
@@ -151,6 +191,7 @@ def main():
     for label, xs in res.items():
         secs = [x[0] for x in xs]
         rows.append((label, "%d" % median([x[3] for x in xs]),
+                     "%d" % median([x[4] for x in xs]),
                      "%d" % median([x[1] for x in xs]),
                      "%d/%d" % (sum(x[2] for x in xs), len(xs)),
                      "%.1f" % (median(secs) * 1000),
@@ -159,12 +200,18 @@ def main():
     back = meminfo("HugePages_Total") == total_start
     table("Hugepages: %d GiB of 2 MiB pages after fragmenting (%d runs)" %
           (gib, runs),
-          ["method", "pages asked", "pages got (median)", "runs complete",
-           "median ms", "min ms", "max ms"], rows,
-          ["Fragmenting: %d MiB of page cache, %d MiB of anonymous memory "
-           "with every other 2 MiB piece freed. Host afterwards: "
-           "HugePages_Total %s." % (cache_mb, anon_mb,
-                                    "as before" if back else "CHANGED")])
+          ["method", "pages asked", "free 2 MiB blocks (median)",
+           "pages got (median)", "runs complete", "median ms", "min ms",
+           "max ms"], rows,
+          ["Fragmenting: %d MiB of page cache, then %d MiB (median) of "
+           "anonymous 4 KiB pages, all free memory but %d MiB, thinned to "
+           "one page per 2 MiB block; free 2 MiB blocks (/proc/buddyinfo) "
+           "%d before fragmenting, %d after (medians). Host afterwards: "
+           "HugePages_Total %s." %
+           (cache_mb, median(frag.mapped), leave_mb,
+            median([b[0] for b in frag.blocks]),
+            median([b[1] for b in frag.blocks]),
+            "as before" if back else "CHANGED")])
 
 
 if __name__ == "__main__":

@@ -93,13 +93,18 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+bool log_progress_enabled(void)
+{
+	return tty() && level >= LOG_INFO;
+}
+
 void log_progress(const char *what, unsigned long long cur,
 		  unsigned long long total, const char *unit)
 {
 	char bar[31];
 	size_t fill;
 
-	if (!tty() || level < LOG_INFO || !total)
+	if (!log_progress_enabled() || !total)
 		return;
 	fill = (size_t)(cur * 30 / total);
 	if (fill > 30)

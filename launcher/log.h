@@ -35,5 +35,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 void log_progress(const char *what, unsigned long long cur,
 		  unsigned long long total, const char *unit);
 void log_progress_done(void);
+/* Whether log_progress draws anything (a terminal, not -q). */
+bool log_progress_enabled(void);
 
 #endif

@@ -340,6 +340,11 @@ static void on_qmp(struct sup *s, short revents)
 	}
 }
 
+static bool powering_off(const struct sup *s)
+{
+	return s->stage == ST_POWERDOWN1 || s->stage == ST_POWERDOWN2;
+}
+
 static int poll_timeout(const struct sup *s)
 {
 	int64_t t = -1;
@@ -353,7 +358,20 @@ static int poll_timeout(const struct sup *s)
 	q = s->qmp ? qmp_next_timeout(s->qmp) : -1;
 	if (q >= 0 && (t < 0 || q < t))
 		t = q;
+	/* While the guest is asked to power off, a terminal shows the wait:
+	 * the only time the loop wakes up without something to do. */
+	if (powering_off(s) && log_progress_enabled() && (t < 0 || t > 1000))
+		t = 1000;
 	return (int)t;
+}
+
+static void show_power_off(const struct sup *s)
+{
+	if (powering_off(s))
+		log_progress("power-off",
+			     (unsigned long long)(now_ms() - s->stop_start) /
+				     1000,
+			     s->p->vm.shutdown_timeout, "s");
 }
 
 static void loop(struct sup *s)
@@ -384,6 +402,7 @@ static void loop(struct sup *s)
 				client_request(s, i);
 		on_deadline(s);
 		reap(s);
+		show_power_off(s);
 	}
 }
 

@@ -53,3 +53,39 @@ done_testing() {
 	echo "1..$_n"
 	[ "$_failed" -eq 0 ]
 }
+
+# ---- fake host suites (they set ROOT to the host root they act on) ----
+
+# vmrun (the sanitizer build) against the fake host at $ROOT
+vm() {
+	"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$@"
+}
+
+snap() {
+	"$FAKEHOST" snapshot "$ROOT"
+}
+
+# same_snapshot NAME BEFORE-FILE: the host at $ROOT is as BEFORE-FILE says
+same_snapshot() {
+	snap >"$TMP/after"
+	if diff -u "$2" "$TMP/after" >"$TMP/diff"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		head -n 30 "$TMP/diff" | sed 's/^/#   /'
+	fi
+}
+
+# wait_until SECONDS COMMAND...: poll until COMMAND succeeds (1: timed out)
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+gone() {
+	! kill -0 "$1" 2>/dev/null
+}

@@ -13,14 +13,6 @@ build() {
 		{ cat "$TMP/build.log"; return 1; }
 }
 
-vm() {
-	"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$@"
-}
-
-snap() {
-	"$FAKEHOST" snapshot "$ROOT"
-}
-
 # profile NAME CPU-SECTION-TEXT [MORE-TEXT]: a profile without devices
 profile() {
 	local f=$TMP/$1.ini
@@ -39,16 +31,6 @@ cg() {
 
 irq() {
 	snap | sed -n "s/^irq $1 //p"
-}
-
-same_snapshot() {
-	snap >"$TMP/after"
-	if diff -u "$2" "$TMP/after" >"$TMP/diff"; then
-		ok "$1"
-	else
-		not_ok "$1"
-		head -n 30 "$TMP/diff" | sed 's/^/#   /'
-	fi
 }
 
 prepared() {

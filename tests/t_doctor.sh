@@ -178,7 +178,7 @@ printf '#!/bin/sh\nexit 3\n' >"$TMP/bin/qemu-system-x86_64"
 expect_line "QEMU broken: the other checks still run" \
 	"ok    cgroup v2: unified hierarchy at /sys/fs/cgroup"
 check "QEMU broken: says so" grep -qxF \
-	"FAIL  QEMU: @TMP@/bin/qemu-system-x86_64 -version failed (status 3): is it a QEMU binary? Set [qemu] binary in the profile to one" \
+	"FAIL  QEMU: @TMP@/bin/qemu-system-x86_64 -version failed (status 3): is it a QEMU binary? Set [vm] qemu in the profile to one" \
 	"$TMP/got"
 rm "$TMP/bin/qemu-system-x86_64" "$TMP/bin/swtpm"
 DOCTOR_PATH=$TMP/bin expect_line "no QEMU on PATH" \

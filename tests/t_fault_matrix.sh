@@ -41,23 +41,6 @@ fail() {
 	not_ok "$@"
 }
 
-vm() {
-	"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$@"
-}
-
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-
-gone() {
-	! kill -0 "$1" 2>/dev/null
-}
-
 # wait_rc PID SECONDS: exit status of a background vmrun (124: hung)
 wait_rc() {
 	if ! wait_until "$2" gone "$1"; then

@@ -13,14 +13,6 @@ build() {
 		{ cat "$TMP/build.log"; return 1; }
 }
 
-vm() {
-	"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$@"
-}
-
-snap() {
-	"$FAKEHOST" snapshot "$ROOT"
-}
-
 stage() {
 	"$FAKEHOST" set "$ROOT" "$@"
 }
@@ -40,16 +32,6 @@ profile() {
 # pool NODE SIZEkB FIELD: one field of the snapshot's pool line
 pool() {
 	snap | sed -n "s/^hugepages node$1 $2kB .*$3=\([0-9]*\).*/\1/p"
-}
-
-same_snapshot() {
-	snap >"$TMP/after"
-	if diff -u "$2" "$TMP/after" >"$TMP/diff"; then
-		ok "$1"
-	else
-		not_ok "$1"
-		head -n 30 "$TMP/diff" | sed 's/^/#   /'
-	fi
 }
 
 # prepared NAME PROFILE: prepare succeeds (its stderr shown otherwise)

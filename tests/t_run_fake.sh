@@ -23,19 +23,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- helpers --------------------------------------------------------------
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-
-gone() {
-	! kill -0 "$1" 2>/dev/null
-}
-
 # wait_rc PID SECONDS: exit status of a background vmrun (124: killed)
 wait_rc() {
 	if ! wait_until "$2" gone "$1"; then
@@ -44,14 +31,6 @@ wait_rc() {
 		return 124
 	fi
 	wait "$1"
-}
-
-vm() {
-	"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$@"
-}
-
-snap() {
-	"$FAKEHOST" snapshot "$ROOT"
 }
 
 # fresh: a new fake host from the fixture, and its snapshot

@@ -36,19 +36,6 @@ trap 'exit 130' INT TERM
 
 # --- helpers --------------------------------------------------------------
 # wait_until SECONDS COMMAND...: poll until COMMAND succeeds; 1 on timeout
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-
-gone() {
-	! kill -0 "$1" 2>/dev/null
-}
-
 # wait_rc PID SECONDS: the exit status of a background vmrun, or 124 after
 # killing it when it does not end in time.
 wait_rc() {
@@ -325,6 +312,29 @@ if wait_running "SIGINT" "$TMP/sigint.log"; then
 		"the guest did not power off; QEMU was stopped"
 fi
 restored "SIGINT"
+
+# --- 3b. on a terminal, the wait for the power-off shows a progress bar --
+if command -v script >/dev/null; then
+	baseline
+	: >"$TMP/tty.log"
+	script -qfec "exec $VMRUN $TMP/idle.ini" "$TMP/tty.log" \
+		>/dev/null 2>&1 </dev/null &
+	SCRIPTPID=$!
+	PIDS+=("$SCRIPTPID")
+	if wait_running "terminal" "$TMP/tty.log"; then
+		VMPID=$(pgrep -P "$SCRIPTPID" | head -n 1)
+		kill -INT "$VMPID"
+		wait_rc "$SCRIPTPID" 40
+		check "terminal: a power-off progress bar" \
+			grep -q 'power-off *\[#* *\] [0-9]/3 s' "$TMP/tty.log"
+		check "terminal: warnings in colour" \
+			grep -q "$(printf '\033')\[1;33mwarning: the guest did not" \
+			"$TMP/tty.log"
+	fi
+	restored "terminal"
+else
+	not_ok "terminal: script(1) from util-linux is missing"
+fi
 
 # --- 4. a second SIGINT skips to quit -----------------------------------
 profile "$TMP/slow.ini" "$TMP/idle.img" 120 "cores = 1"

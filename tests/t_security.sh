@@ -8,10 +8,6 @@
 ROOT=$TMP/root
 NOBODY=$(id -u nobody 2>/dev/null || echo 65534)
 
-vm() {
-	"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$@"
-}
-
 # profile FILE NAME [SECTION-TEXT...]: a profile for the fake host
 profile() {
 	local f=$1 name=$2

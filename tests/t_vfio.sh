@@ -18,14 +18,6 @@ build() {
 	cp -a "$pristine" "$ROOT"
 }
 
-vm() {
-	"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$@"
-}
-
-snap() {
-	"$FAKEHOST" snapshot "$ROOT"
-}
-
 # quiet COMMAND...: its status only (the output goes to the log)
 quiet() {
 	"$@" >>"$TMP/quiet.log" 2>&1
@@ -52,16 +44,6 @@ profile() {
 }
 
 # same_snapshot NAME BEFORE: the host now equals BEFORE
-same_snapshot() {
-	snap >"$TMP/after"
-	if diff -u "$2" "$TMP/after" >"$TMP/diff"; then
-		ok "$1"
-	else
-		not_ok "$1"
-		head -n 30 "$TMP/diff" | sed 's/^/#   /'
-	fi
-}
-
 # expect_fail NAME WANT-STDERR COMMAND...: fails with exactly that message
 expect_fail() {
 	local name=$1 want=$2
