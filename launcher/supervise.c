@@ -9,6 +9,7 @@
 #include "process.h"
 #include "qmp.h"
 #include "runtime.h"
+#include "sup.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -21,264 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CLIENTS 16
-#define GRACE_MS    5000
-
-enum stage {
-	ST_RUNNING,
-	ST_POWERDOWN1,
-	ST_POWERDOWN2,
-	ST_QUIT,
-	ST_TERM,
-	ST_KILL
-};
-
-struct sup {
-	struct vm *vm;
-	const struct profile *p;
-	struct qmp *qmp; /* NULL once the connection broke */
-	pid_t qemu;
-	int qemu_pidfd;
-	int qemu_status;
-	bool qemu_gone;
-	int sigfd, ctl;
-	int clients[MAX_CLIENTS];
-	size_t nclients;
-	enum stage stage;
-	int64_t stop_start, deadline; /* ms, monotonic; deadline 0 = none */
-	bool guest_shutdown, panicked, forced;
-	const char *state;
-	time_t started;
-};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void qmp_async(struct sup *s, const char *cmd)
-{
-	struct vr_error e = {0};
-
-	/* detached: nobody takes the reply; the ladder's deadlines act */
-	if (!s->qmp || qmp_send(s->qmp, cmd, NULL, GRACE_MS, NULL, &e))
-		log_debug("QMP %s not sent: %s", cmd,
-			  s->qmp ? e.msg : "no connection");
-}
-
-static void stage_enter(struct sup *s, enum stage st)
-{
-	unsigned timeout_ms = s->p->vm.shutdown_timeout * 1000;
-	int64_t now = now_ms();
-
-	s->stage = st;
-	switch (st) {
-	case ST_RUNNING:
-		break;
-	case ST_POWERDOWN1:
-		log_info("asking the guest to power off (%u s before it is "
-			 "stopped)",
-			 s->p->vm.shutdown_timeout);
-		s->stop_start = now;
-		s->state = "shutting down";
-		qmp_async(s, "system_powerdown");
-		s->deadline = now + (timeout_ms / 2 < GRACE_MS ? timeout_ms / 2
-							       : GRACE_MS);
-		break;
-	case ST_POWERDOWN2:
-		/* Windows often ignores the first ACPI event. */
-		qmp_async(s, "system_powerdown");
-		s->deadline = s->stop_start + timeout_ms;
-		break;
-	case ST_QUIT:
-		s->forced = !s->guest_shutdown && !s->panicked;
-		s->state = "stopping";
-		if (s->qmp) {
-			qmp_async(s, "quit");
-			s->deadline = now + GRACE_MS;
-			break;
-		}
-		/* fall through: without QMP, go straight to signals */
-		s->stage = st = ST_TERM;
-		/* fall through */
-	case ST_TERM:
-		log_info("sending SIGTERM to QEMU (pid %d)", (int)s->qemu);
-		kill(s->qemu, SIGTERM);
-		s->deadline = now + GRACE_MS;
-		break;
-	case ST_KILL:
-		log_warn("QEMU (pid %d) ignores SIGTERM: SIGKILL",
-			 (int)s->qemu);
-		kill(s->qemu, SIGKILL);
-		s->deadline = 0;
-		break;
-	}
-}
-
-/* A stop request: powerdown first, or straight to quit when forced. */
-static void stop(struct sup *s, bool force)
-{
-	if (force && s->stage < ST_QUIT) {
-		log_info("stopping QEMU without waiting for the guest");
-		stage_enter(s, ST_QUIT);
-	} else if (s->stage == ST_RUNNING) {
-		stage_enter(s, ST_POWERDOWN1);
-	}
-}
-
-static void on_deadline(struct sup *s)
-{
-	if (!s->deadline || now_ms() < s->deadline)
-		return;
-	if (s->stage == ST_POWERDOWN2)
-		log_warn("the guest did not power off within %u s",
-			 s->p->vm.shutdown_timeout);
-	if (s->stage < ST_KILL)
-		stage_enter(s, s->stage + 1);
-}
-
-static void on_event(const struct qmp_event *ev, void *data)
-{
-	struct sup *s = data;
-	json_object *v;
-
-	log_debug("QMP event %s", ev->name);
-	if (!strcmp(ev->name, "SHUTDOWN")) {
-		if (json_object_object_get_ex(ev->data, "guest", &v) &&
-		    json_object_get_boolean(v)) {
-			log_info("the guest powered off");
-			s->guest_shutdown = true;
-			s->state = "shut down";
-			/* -no-shutdown keeps QEMU alive: end it now */
-			if (s->stage < ST_QUIT) {
-				qmp_async(s, "quit");
-				s->stage = ST_QUIT;
-				s->deadline = now_ms() + GRACE_MS;
-			}
-		}
-	} else if (!strcmp(ev->name, "GUEST_PANICKED")) {
-		log_error("the guest panicked");
-		s->panicked = true;
-		if (s->stage < ST_QUIT)
-			stage_enter(s, ST_QUIT);
-	} else if (!strcmp(ev->name, "RESET")) {
-		log_info("the guest reset");
-	} else if (!strcmp(ev->name, "STOP")) {
-		if (s->stage == ST_RUNNING)
-			s->state = "paused";
-	} else if (!strcmp(ev->name, "RESUME")) {
-		s->state = "running";
-	}
-}
-
-static json_object *status_reply(struct sup *s)
-{
-	const struct profile *p = s->p;
-	json_object *o = json_object_new_object(), *devs;
-	char bdf[16];
-
-	json_object_object_add(o, "ok", json_object_new_boolean(true));
-	json_object_object_add(o, "name", json_object_new_string(p->vm.name));
-	json_object_object_add(o, "state", json_object_new_string(s->state));
-	json_object_object_add(o, "pid", json_object_new_int(getpid()));
-	json_object_object_add(o, "qemu-pid", json_object_new_int(s->qemu));
-	json_object_object_add(o, "uptime",
-			       json_object_new_int64(time(NULL) - s->started));
-	json_object_object_add(o, "vcpus", json_object_new_int(p->cpu.vcpus));
-	json_object_object_add(o, "memory",
-			       json_object_new_uint64(p->vm.memory));
-	if (p->cpu.vcpu_pin.n) {
-		cleanup_free char *l = cpulist_format(&p->cpu.vcpu_pin);
-
-		json_object_object_add(o, "vcpu-pin",
-				       json_object_new_string(l));
-	}
-	if (p->cpu.emulator_pin.n) {
-		cleanup_free char *l = cpulist_format(&p->cpu.emulator_pin);
-
-		json_object_object_add(o, "emulator-pin",
-				       json_object_new_string(l));
-	}
-	devs = json_object_new_array();
-	for (size_t i = 0; i < p->npci; i++) {
-		cleanup_free char *d = xasprintf(
-			"%s (%s)", pci_addr_format(&p->pci[i].host, bdf, 16),
-			p->pci[i].name);
-
-		json_object_array_add(devs, json_object_new_string(d));
-	}
-	json_object_object_add(o, "devices", devs);
-	return o;
-}
-
-static void client_drop(struct sup *s, size_t i)
-{
-	close(s->clients[i]);
-	s->clients[i] = s->clients[--s->nclients];
-}
-
-/* One request line. A "stop" client stays connected to hear the end. */
-static void client_request(struct sup *s, size_t i)
-{
-	json_object *req = control_read(s->clients[i]), *cmd, *force, *reply;
-	const char *c;
-
-	if (!req) {
-		client_drop(s, i);
-		return;
-	}
-	c = json_object_object_get_ex(req, "command", &cmd)
-		    ? json_object_get_string(cmd)
-		    : "";
-	if (!strcmp(c, "status")) {
-		reply = status_reply(s);
-	} else if (!strcmp(c, "stop")) {
-		bool f = json_object_object_get_ex(req, "force", &force) &&
-			 json_object_get_boolean(force);
-
-		log_info("stop requested over the control socket%s",
-			 f ? " (force)" : "");
-		stop(s, f);
-		reply = json_object_new_object();
-		json_object_object_add(reply, "ok",
-				       json_object_new_boolean(true));
-		json_object_object_add(reply, "state",
-				       json_object_new_string(s->state));
-	} else {
-		reply = json_object_new_object();
-		json_object_object_add(reply, "ok",
-				       json_object_new_boolean(false));
-		json_object_object_add(
-			reply, "error",
-			json_object_new_string("unknown command; expected "
-					       "status or stop"));
-	}
-	control_send(s->clients[i], reply);
-	json_object_put(reply);
-	json_object_put(req);
-}
-
-static void client_accept(struct sup *s)
-{
-	/* A client that stops half-way through a line must not hold up the
-	 * loop: reads time out and the client is dropped. */
-	struct timeval tv = {.tv_sec = 1};
-	int fd = accept4(s->ctl, NULL, NULL, SOCK_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (s->nclients == MAX_CLIENTS) {
-		close(fd);
-		return;
-	}
-	s->clients[s->nclients++] = fd;
-}
-
 static void on_signal(struct sup *s)
 {
 	struct signalfd_siginfo si;
@@ -289,14 +32,14 @@ static void on_signal(struct sup *s)
 			break; /* reaped below */
 		case SIGINT:
 			if (s->stage != ST_RUNNING) {
-				stop(s, true);
+				sup_stop(s, true);
 				break;
 			}
 			/* fall through */
 		default:
 			log_info("%s: stopping the VM (again to force)",
 				 strsignal((int)si.ssi_signo));
-			stop(s, false);
+			sup_stop(s, false);
 		}
 	}
 }
@@ -334,15 +77,10 @@ static void on_qmp(struct sup *s, short revents)
 		s->qmp = NULL;
 		/* QEMU is going away; make sure it does */
 		if (s->stage < ST_TERM && !s->deadline)
-			s->deadline = now_ms() + GRACE_MS;
+			s->deadline = sup_now_ms() + GRACE_MS;
 		if (s->stage < ST_QUIT)
 			s->stage = ST_QUIT;
 	}
-}
-
-static bool powering_off(const struct sup *s)
-{
-	return s->stage == ST_POWERDOWN1 || s->stage == ST_POWERDOWN2;
 }
 
 static int poll_timeout(const struct sup *s)
@@ -351,7 +89,7 @@ static int poll_timeout(const struct sup *s)
 	int q;
 
 	if (s->deadline) {
-		t = s->deadline - now_ms();
+		t = s->deadline - sup_now_ms();
 		if (t < 0)
 			t = 0;
 	}
@@ -360,18 +98,10 @@ static int poll_timeout(const struct sup *s)
 		t = q;
 	/* While the guest is asked to power off, a terminal shows the wait:
 	 * the only time the loop wakes up without something to do. */
-	if (powering_off(s) && log_progress_enabled() && (t < 0 || t > 1000))
+	if (sup_powering_off(s) && log_progress_enabled() &&
+	    (t < 0 || t > 1000))
 		t = 1000;
 	return (int)t;
-}
-
-static void show_power_off(const struct sup *s)
-{
-	if (powering_off(s))
-		log_progress("power-off",
-			     (unsigned long long)(now_ms() - s->stop_start) /
-				     1000,
-			     s->p->vm.shutdown_timeout, "s");
 }
 
 static void loop(struct sup *s)
@@ -396,13 +126,13 @@ static void loop(struct sup *s)
 		if (s->qmp && (fds[3].revents || qmp_fd(s->qmp) < 0))
 			on_qmp(s, fds[3].revents);
 		if (fds[1].revents)
-			client_accept(s);
+			sup_client_accept(s);
 		for (size_t i = nc; i-- > 0;)
 			if (fds[4 + i].revents)
-				client_request(s, i);
-		on_deadline(s);
+				sup_client_request(s, i);
+		sup_on_deadline(s);
 		reap(s);
-		show_power_off(s);
+		sup_show_power_off(s);
 	}
 }
 
@@ -434,39 +164,6 @@ static int outcome(struct sup *s, struct vr_error *err)
 	return VM_EXIT_CRASH;
 }
 
-static const char *reason_name(int code)
-{
-	switch (code) {
-	case VM_EXIT_SHUTDOWN:
-		return "shutdown";
-	case VM_EXIT_PANIC:
-		return "panic";
-	case VM_EXIT_FORCED:
-		return "forced";
-	case VM_EXIT_CRASH:
-		return "crash";
-	default:
-		return "error";
-	}
-}
-
-static void tell_clients(struct sup *s, int code, const char *msg)
-{
-	json_object *ev = json_object_new_object();
-
-	json_object_object_add(ev, "event", json_object_new_string("exited"));
-	json_object_object_add(ev, "code", json_object_new_int(code));
-	json_object_object_add(ev, "reason",
-			       json_object_new_string(reason_name(code)));
-	json_object_object_add(ev, "message", json_object_new_string(msg));
-	for (size_t i = 0; i < s->nclients; i++) {
-		control_send(s->clients[i], ev);
-		close(s->clients[i]);
-	}
-	s->nclients = 0;
-	json_object_put(ev);
-}
-
 /* QEMU is started and recorded; connect, pin, run. */
 static int start_guest(struct sup *s, int qmp_fd, struct vr_error *err)
 {
@@ -476,7 +173,7 @@ static int start_guest(struct sup *s, int qmp_fd, struct vr_error *err)
 		return r;
 	if (log_get_level() >= LOG_DEBUG)
 		qmp_set_log(s->qmp, log_get_file() ? log_get_file() : stderr);
-	qmp_on_event(s->qmp, "*", on_event, s);
+	qmp_on_event(s->qmp, "*", sup_on_event, s);
 	r = qmp_handshake(s->qmp, 30000, err);
 	if (!r)
 		r = pin_threads(s->qmp, s->qemu, &s->p->cpu, err);
@@ -598,7 +295,7 @@ static int run_prepared(struct sup *s, struct run_opts *o, struct vr_error *err)
 	s->qemu_pidfd = proc_pidfd(s->qemu);
 	r = start_guest(s, qmp_fd, err);
 	if (r) {
-		stage_enter(s, ST_QUIT);
+		sup_stage_enter(s, ST_QUIT);
 		loop(s);
 		start_failed(s, r, err);
 		return VM_EXIT_ERROR;
@@ -614,7 +311,7 @@ static int run_prepared(struct sup *s, struct run_opts *o, struct vr_error *err)
 static void teardown(struct sup *s, const struct run_opts *o, int *code,
 		     struct vr_error *err)
 {
-	const char *reason = reason_name(*code);
+	const char *reason = sup_reason_name(*code);
 	struct vr_error e = {0};
 
 	if (o->notify)
@@ -691,6 +388,6 @@ int vm_run(struct vm *vm, struct run_opts *o, struct vr_error *err)
 unlock:
 	plan_unlock(name, lock);
 	/* Last: a `vmrun stop` that hears this may start the VM again. */
-	tell_clients(&s, code, code ? err->msg : "the guest powered off");
+	sup_tell_clients(&s, code, code ? err->msg : "the guest powered off");
 	return code;
 }
