@@ -105,10 +105,10 @@ build/san/tests/%: tests/%.c build/san/libvmrun.a $(HDR)
 		$(PKG_LIBS) -lcmocka
 
 # The fake host's kernel emulation, preloaded into the program under test.
-build/fakehost.so: tests/fakehost/fakehost.c
+build/fakehost.so: $(wildcard tests/fakehost/*.c) tests/fakehost/fh_shim.h
 	@mkdir -p build
 	$(CC) $(CPPFLAGS) -std=c11 -O2 -g -Wall -Wextra -Werror -fPIC \
-		-shared -o $@ $< -ldl
+		-shared -o $@ $(filter %.c,$^) -ldl
 
 unit: $(SAN_TESTS)
 
@@ -209,7 +209,7 @@ uninstall:
 		rmdir --ignore-fail-on-non-empty $(DESTDIR)/etc/vmrun
 
 FORMAT_FILES = $(wildcard launcher/*.[ch] qmp/*.[ch] tests/*.c \
-		 tests/fakehost/*.c tests/fuzz/*.c man/*.c)
+		 tests/fakehost/*.[ch] tests/fuzz/*.c man/*.c)
 
 format:
 	clang-format -i $(FORMAT_FILES)
