@@ -49,6 +49,17 @@ def free_blocks():
     return n
 
 
+def compact_stalls():
+    """Direct compactions so far: allocations that compacted memory
+    themselves (/proc/vmstat compact_stall)."""
+    with open("/proc/vmstat") as f:
+        for line in f:
+            k, _, v = line.partition(" ")
+            if k == "compact_stall":
+                return int(v)
+    return 0
+
+
 class Fragmenter:
     """Page cache from a big file, then anonymous 4 KiB pages spread over
     all other free memory with one page kept in every 2 MiB block."""
@@ -111,6 +122,9 @@ def time_vmrun(profile, nr0):
     vmrun("restore", NAME, timeout=600)
     if r.returncode != 0:
         say("hugepages: vmrun prepare failed: " + r.stderr.strip())
+    for line in r.stderr.splitlines():
+        if "trying again" in line:  # the compact / drop-caches ladder
+            say("hugepages: vmrun: " + line.strip())
     return t1 - t0, got, r.returncode == 0
 
 
@@ -172,13 +186,15 @@ def main():
                 free0 = meminfo("HugePages_Free")
                 want = max(0, gib * 512 - free0)
                 blocks = frag.blocks[-1][1]
+                stalls = compact_stalls()
                 if label == "vmrun prepare":
                     r = time_vmrun(profile, nr0)
                 else:
                     r = time_naive(want, nr0)
-                res[label].append(r + (want, blocks))
-                say("hugepages: %s: %d of %d pages in %.0f ms" %
-                    (label, r[1], want, r[0] * 1000))
+                stalls = compact_stalls() - stalls
+                res[label].append(r + (want, blocks, stalls))
+                say("hugepages: %s: %d of %d pages in %.0f ms, %d direct "
+                    "compactions" % (label, r[1], want, r[0] * 1000, stalls))
                 frag.stop()
     finally:
         if frag:
@@ -193,6 +209,7 @@ def main():
         rows.append((label, "%d" % median([x[3] for x in xs]),
                      "%d" % median([x[4] for x in xs]),
                      "%d" % median([x[1] for x in xs]),
+                     "%d" % median([x[5] for x in xs]),
                      "%d/%d" % (sum(x[2] for x in xs), len(xs)),
                      "%.1f" % (median(secs) * 1000),
                      "%.1f" % (min(secs) * 1000),
@@ -201,7 +218,8 @@ def main():
     table("Hugepages: %d GiB of 2 MiB pages after fragmenting (%d runs)" %
           (gib, runs),
           ["method", "pages asked", "free 2 MiB blocks (median)",
-           "pages got (median)", "runs complete", "median ms", "min ms",
+           "pages got (median)", "direct compactions (median)",
+           "runs complete", "median ms", "min ms",
            "max ms"], rows,
           ["Fragmenting: %d MiB of page cache, then %d MiB (median) of "
            "anonymous 4 KiB pages, all free memory but %d MiB, thinned to "
