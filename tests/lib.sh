@@ -76,6 +76,30 @@ same_snapshot() {
 	fi
 }
 
+# prepared NAME PROFILE: vmrun prepare succeeds (its stderr shown otherwise)
+prepared() {
+	if vm prepare "$2" >"$TMP/out" 2>"$TMP/err"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		sed 's/^/#   /' "$TMP/err"
+		return 1
+	fi
+}
+
+# refused NAME WANT PROFILE: vmrun prepare fails with exactly WANT and the
+# host is unchanged
+refused() {
+	snap >"$TMP/before"
+	if vm prepare "$3" >"$TMP/out" 2>"$TMP/err"; then
+		not_ok "$1 (prepare succeeded)"
+		vm restore "$(basename "$3" .ini)" >/dev/null 2>&1
+	else
+		expect_eq "$1" "$2" "$(cat "$TMP/err")"
+	fi
+	same_snapshot "$1: host unchanged" "$TMP/before"
+}
+
 # wait_until SECONDS COMMAND...: poll until COMMAND succeeds (1: timed out)
 wait_until() {
 	local end=$((SECONDS + $1))
@@ -88,4 +112,15 @@ wait_until() {
 
 gone() {
 	! kill -0 "$1" 2>/dev/null
+}
+
+# wait_rc PID SECONDS: the exit status of a background child, or 124 after
+# killing it when it does not end in time
+wait_rc() {
+	if ! wait_until "$2" gone "$1"; then
+		kill -9 "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		return 124
+	fi
+	wait "$1" 2>/dev/null
 }

@@ -33,27 +33,6 @@ irq() {
 	snap | sed -n "s/^irq $1 //p"
 }
 
-prepared() {
-	if vm prepare "$2" >"$TMP/out" 2>"$TMP/err"; then
-		ok "$1"
-	else
-		not_ok "$1"
-		sed 's/^/#   /' "$TMP/err"
-		return 1
-	fi
-}
-
-refused() {
-	snap >"$TMP/before"
-	if vm prepare "$3" >"$TMP/out" 2>"$TMP/err"; then
-		not_ok "$1 (prepare succeeded)"
-		vm restore "$(basename "$3" .ini)" >/dev/null 2>&1
-	else
-		expect_eq "$1" "$2" "$(cat "$TMP/err")"
-	fi
-	same_snapshot "$1: host unchanged" "$TMP/before"
-}
-
 B550=$FIXTURES/b550-gtx1060.host
 DUAL=$TOP/tests/fixtures/dual-node-hybrid.host
 HOSTCPUS=0-1,6-15

@@ -41,16 +41,6 @@ fail() {
 	not_ok "$@"
 }
 
-# wait_rc PID SECONDS: exit status of a background vmrun (124: hung)
-wait_rc() {
-	if ! wait_until "$2" gone "$1"; then
-		kill -9 "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		return 124
-	fi
-	wait "$1" 2>/dev/null
-}
-
 # fresh FX: a new fake host, copied from the one built for fixture FX
 fresh() {
 	rm -rf "$ROOT"

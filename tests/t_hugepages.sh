@@ -34,29 +34,6 @@ pool() {
 	snap | sed -n "s/^hugepages node$1 $2kB .*$3=\([0-9]*\).*/\1/p"
 }
 
-# prepared NAME PROFILE: prepare succeeds (its stderr shown otherwise)
-prepared() {
-	if vm prepare "$2" >"$TMP/out" 2>"$TMP/err"; then
-		ok "$1"
-	else
-		not_ok "$1"
-		sed 's/^/#   /' "$TMP/err"
-		return 1
-	fi
-}
-
-# refused NAME WANT PROFILE: prepare fails with WANT; the host unchanged
-refused() {
-	snap >"$TMP/before"
-	if vm prepare "$3" >"$TMP/out" 2>"$TMP/err"; then
-		not_ok "$1 (prepare succeeded)"
-		vm restore "$(basename "$3" .ini)" >/dev/null 2>&1
-	else
-		expect_eq "$1" "$2" "$(cat "$TMP/err")"
-	fi
-	same_snapshot "$1: host unchanged" "$TMP/before"
-}
-
 B550=$FIXTURES/b550-gtx1060.host
 IVY=$FIXTURES/ivybridge-gtx970.host
 DUAL=$TOP/tests/fixtures/dual-node-hybrid.host

@@ -23,15 +23,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- helpers --------------------------------------------------------------
-# wait_rc PID SECONDS: exit status of a background vmrun (124: killed)
-wait_rc() {
-	if ! wait_until "$2" gone "$1"; then
-		kill -9 "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		return 124
-	fi
-	wait "$1"
-}
 
 # fresh: a new fake host from the fixture, and its snapshot
 fresh() {

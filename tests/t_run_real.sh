@@ -35,17 +35,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- helpers --------------------------------------------------------------
-# wait_until SECONDS COMMAND...: poll until COMMAND succeeds; 1 on timeout
-# wait_rc PID SECONDS: the exit status of a background vmrun, or 124 after
-# killing it when it does not end in time.
-wait_rc() {
-	if ! wait_until "$2" gone "$1"; then
-		kill -9 "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		return 124
-	fi
-	wait "$1"
-}
 
 hugepages_total() {
 	awk '/^HugePages_Total:/ {print $2}' /proc/meminfo
