@@ -100,6 +100,26 @@ refused() {
 	same_snapshot "$1: host unchanged" "$TMP/before"
 }
 
+# killed_after_each_op PREFIX PROFILE VM: for every op k of the profile's
+# plan, vmrun prepare is killed (SIGKILL) right after op k and vmrun
+# restore must give the host at $ROOT back as it was
+killed_after_each_op() {
+	local n k rc bad=0
+	snap >"$TMP/before"
+	n=$(vm --dry-run "$2" | grep -cE '^#   [0-9]+\. ')
+	for ((k = 1; k <= n; k++)); do
+		VMRUN_FAULT_AFTER_OP=$k vm prepare "$2" >/dev/null 2>&1
+		rc=$?
+		[ $rc -eq 137 ] || { bad=1; echo "# op $k: prepare exit $rc"; }
+		vm restore "$3" >/dev/null 2>"$TMP/err" ||
+			{ bad=1; sed 's/^/#   /' "$TMP/err"; }
+		snap | diff -u "$TMP/before" - >"$TMP/diff" ||
+			{ bad=1; echo "# after op $k:"; head -20 "$TMP/diff"; }
+	done
+	expect_eq "${1}killed after each of $n ops, restore gives the host back" \
+		0 $bad
+}
+
 # wait_until SECONDS COMMAND...: poll until COMMAND succeeds (1: timed out)
 wait_until() {
 	local end=$((SECONDS + $1))

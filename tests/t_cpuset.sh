@@ -127,18 +127,7 @@ refused "cgroup v1 host" \
 for mode in systemd no-systemd; do
 	build "$B550" $([ $mode = no-systemd ] && echo --no-systemd)
 	p=$(profile iso "$ISO")
-	snap >"$TMP/before"
-	n=$(vm --dry-run "$p" | grep -cE '^#   [0-9]+\. ')
-	bad=0
-	for ((k = 1; k <= n; k++)); do
-		VMRUN_FAULT_AFTER_OP=$k vm prepare "$p" >/dev/null 2>&1
-		rc=$?
-		[ $rc -eq 137 ] || { bad=1; echo "# op $k: prepare exit $rc"; }
-		vm restore iso >/dev/null 2>"$TMP/err" || { bad=1; sed 's/^/#   /' "$TMP/err"; }
-		snap | diff -u "$TMP/before" - >"$TMP/diff" ||
-			{ bad=1; echo "# after op $k:"; head -20 "$TMP/diff"; }
-	done
-	expect_eq "$mode: killed after each of $n ops, restore gives the host back" 0 $bad
+	killed_after_each_op "$mode: " "$p" iso
 done
 
 done_testing
