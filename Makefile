@@ -14,7 +14,7 @@ UNITDIR = $(PREFIX)/lib/systemd/system
 # polkit reads rules only from /usr/share and /etc, never /usr/local.
 POLKITDIR = $(if $(filter /usr,$(PREFIX)),/usr/share,/etc)/polkit-1/rules.d
 VERSION := $(shell sed -n 's/^\#define VMRUN_VERSION "\(.*\)"/\1/p' \
-	     launcher/main.c)
+	     launcher/cmd/main.c)
 PKG_CONFIG ?= pkg-config
 PKGS = json-c inih libpci numa
 
@@ -22,17 +22,17 @@ WARN = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
        -Wmissing-prototypes -Wno-missing-field-initializers -Werror
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
-CPPFLAGS += -D_GNU_SOURCE -Ilauncher -Iqmp -Ibuild/gen
+CPPFLAGS += -D_GNU_SOURCE -I. -Ilauncher -Ibuild/gen
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARN) $(PKG_CFLAGS)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer \
       -fno-sanitize-recover=all
 
-LIB_SRC = $(filter-out launcher/main.c,$(wildcard launcher/*.c)) \
+LIB_SRC = $(filter-out launcher/cmd/main.c,$(wildcard launcher/*/*.c)) \
 	  $(wildcard qmp/*.c)
 TEST_SRC = $(wildcard tests/test_*.c)
-SRC = launcher/main.c $(LIB_SRC)
-HDR = $(wildcard launcher/*.h qmp/*.h)
+SRC = launcher/cmd/main.c $(LIB_SRC)
+HDR = $(wildcard launcher/*/*.h qmp/*.h)
 
 OBJ = $(patsubst %.c,build/obj/%.o,$(SRC))
 LIB_OBJ = $(patsubst %.c,build/obj/%.o,$(LIB_SRC))
@@ -71,7 +71,7 @@ build/gen/desktop_in.h: desktop/vmrun@.desktop.in FORCE
 	  printf '\t""\n'; } >$@.tmp
 	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
-build/obj/launcher/desktop.o build/san/launcher/desktop.o: \
+build/obj/launcher/cmd/desktop.o build/san/launcher/cmd/desktop.o: \
 	build/gen/desktop_in.h
 
 # Man pages: vmrun(1) by hand, vmrun.ini(5) generated from the schema table
@@ -86,11 +86,11 @@ build/gen-profile-doc: man/gen-profile-doc.c build/libvmrun.a $(HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libvmrun.a \
 		$(PKG_LIBS)
 
-build/man/vmrun.1: man/vmrun.1 launcher/main.c
+build/man/vmrun.1: man/vmrun.1 launcher/cmd/main.c
 	@mkdir -p $(dir $@)
 	sed 's/@VERSION@/$(VERSION)/g' $< >$@
 
-build/man/vmrun.ini.5: man/vmrun.ini.5.in build/gen-profile-doc launcher/main.c
+build/man/vmrun.ini.5: man/vmrun.ini.5.in build/gen-profile-doc launcher/cmd/main.c
 	@mkdir -p $(dir $@)
 	build/gen-profile-doc $< $(VERSION) >$@.tmp && mv $@.tmp $@
 
@@ -99,9 +99,23 @@ build/san/libvmrun.a: $(SAN_LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# Whole archive: op types register themselves from constructors, so a
+# test replaying a journal finds every type, as vmrun does.
 build/san/tests/%: tests/%.c build/san/libvmrun.a $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< build/san/libvmrun.a \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< \
+		-Wl,--whole-archive build/san/libvmrun.a -Wl,--no-whole-archive \
+		$(PKG_LIBS) -lcmocka
+
+# qmp/ is a layer of its own: its test links it and base/ alone.
+QMP_SRC = $(wildcard qmp/*.c launcher/base/*.c)
+build/san/libqmp.a: $(patsubst %.c,build/san/%.o,$(QMP_SRC))
+	rm -f $@
+	ar rcs $@ $^
+
+build/san/tests/test_qmp: tests/test_qmp.c build/san/libqmp.a $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< build/san/libqmp.a \
 		$(PKG_LIBS) -lcmocka
 
 # The fake host's kernel emulation, preloaded into the program under test.
@@ -121,8 +135,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_PACKAGES = clang libclang-rt-14-dev
 FUZZ_SAN = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
-FUZZ_LIB_SRC = $(wildcard launcher/profile*.c) launcher/util.c \
-	       launcher/error.c $(wildcard qmp/*.c)
+FUZZ_LIB_SRC = $(wildcard launcher/profile/*.c launcher/base/*.c) \
+	       $(wildcard qmp/*.c)
 FUZZ_LIB_OBJ = $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_LIB_SRC))
 FUZZ_NAMES = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS = $(addprefix build/fuzz/,$(FUZZ_NAMES))
@@ -208,7 +222,7 @@ uninstall:
 	[ ! -d $(DESTDIR)/etc/vmrun ] || \
 		rmdir --ignore-fail-on-non-empty $(DESTDIR)/etc/vmrun
 
-FORMAT_FILES = $(wildcard launcher/*.[ch] qmp/*.[ch] tests/*.c \
+FORMAT_FILES = $(wildcard launcher/*/*.[ch] qmp/*.[ch] tests/*.c \
 		 tests/fakehost/*.[ch] tests/fuzz/*.c man/*.c)
 
 format:

@@ -1,7 +1,7 @@
 /* gen-profile-doc.c: writes vmrun.ini(5) from the parser's own schema table
  * (profile_schema_doc()) and the hand-written man/vmrun.ini.5.in around it. */
-#include "profile.h"
-#include "util.h"
+#include "profile/profile.h"
+#include "base/base.h"
 
 #include <stdio.h>
 #include <stdlib.h>

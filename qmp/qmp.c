@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/base.h"
 
 static int64_t now_ms(void)
 {

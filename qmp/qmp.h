@@ -34,7 +34,7 @@
 
 #include <json-c/json.h>
 
-#include "error.h"
+#include "base/base.h"
 
 #define QMP_MAX_MESSAGE (16 * 1024 * 1024)
 

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "util.h"
+#include "base/base.h"
 
 /* Events wait here only while nobody dispatches (during qmp_execute());
  * QEMU rate-limits the chatty ones, so this bound is never reached by a

@@ -3,7 +3,7 @@
 #ifndef VMRUN_QMP_INTERNAL_H
 #define VMRUN_QMP_INTERNAL_H
 
-#include "qmp.h"
+#include "qmp/qmp.h"
 
 struct qmp_cmd {
 	uint64_t id;

@@ -63,15 +63,15 @@ expect_eq "no VMs on a host without /run/vmrun" "" \
 	"$(comp vmrun --root "$TMP/work" stop '')"
 
 # In step with main.c: its commands and long options are all offered.
-cmds=$(sed -n 's/^[[:space:]]*{"\([a-z][a-z-]*\)", ARG_.*/\1/p' \
-	launcher/main.c)
+cmds=$(sed -n 's/^[[:space:]]*{"\([a-z][a-z-]*\)", cmd_[a-z_]*, ARG_.*/\1/p' \
+	launcher/cmd/main.c)
 check "main.c's command table is readable" test -n "$cmds"
 offered=" $(comp vmrun '') "
 for c in $cmds; do
 	check "command $c is offered" grep -qF " $c " <<<"$offered"
 done
 opts=$(sed -n 's/^[[:space:]]*{"\([a-z-]*\)", [a-z_]*argument.*/\1/p' \
-	launcher/main.c)
+	launcher/cmd/main.c)
 offered=" $(comp vmrun -) $(comp vmrun stop -) $(comp vmrun devices -) "
 for o in $opts; do
 	check "option --$o is offered" grep -qF -- " --$o " <<<"$offered"

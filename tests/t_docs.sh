@@ -110,7 +110,7 @@ check "gen-profile-doc refuses a template without @KEYS@" \
 # vmrun(1) against main.c: commands of its table, long options, and the
 # exit codes of enum vm_exit.
 render "$MAN1" >"$TMP/vmrun.txt"
-cmds=$(sed -n 's/^[[:space:]]*{"\([a-z-]*\)", ARG_.*/\1/p' launcher/main.c)
+cmds=$(sed -n 's/^[[:space:]]*{"\([a-z-]*\)", cmd_[a-z_]*, ARG_.*/\1/p' launcher/cmd/main.c)
 check "main.c's command table is readable" test -n "$cmds"
 for c in $cmds; do
 	check "vmrun(1) synopsis has 'vmrun $c'" \
@@ -119,14 +119,14 @@ for c in $cmds; do
 		grep -qE "^       $c( |$)" "$TMP/vmrun.txt"
 done
 opts=$(sed -n 's/^[[:space:]]*{"\([a-z-]*\)", [a-z_]*argument.*/\1/p' \
-	launcher/main.c)
+	launcher/cmd/main.c)
 check "main.c's option table is readable" test -n "$opts"
 for o in $opts; do
 	check "vmrun(1) mentions --$o" grep -q -- "--$o\b" "$TMP/vmrun.txt"
 done
 exits=$(sed -n 's/^[[:space:]]*VM_EXIT_[A-Z]* = \([0-9]*\),.*/\1/p' \
-	launcher/supervise.h)
-check "supervise.h's exit codes are readable" test -n "$exits"
+	launcher/run/run.h)
+check "run.h's exit codes are readable" test -n "$exits"
 status=$(sed -n '/^EXIT STATUS/,/^ENVIRONMENT/p' "$TMP/vmrun.txt")
 for e in $exits; do
 	check "vmrun(1) EXIT STATUS explains $e" \

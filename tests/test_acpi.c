@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "acpi.h"
-#include "util.h"
+#include "ops/ops.h"
+#include "base/base.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "cpuset.h"
-#include "hostfs.h"
+#include "ops/ops.h"
+#include "host/host.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -387,7 +387,7 @@ static void truncate_rel(const char *rel)
 
 static void test_irq_op(void **state)
 {
-	struct op op = {.type = &cpuset_op_irq};
+	struct op op = {.type = &irq_op_affinity};
 	struct vr_error err = {0};
 	char *full = xasprintf("%s/proc/irq/26/smp_affinity_list", root);
 	json_object *refused;

@@ -5,11 +5,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "claim.h"
-#include "hostfs.h"
-#include "hostio.h"
-#include "journal.h"
-#include "plan.h"
+#include "ops/ops.h"
+#include "host/host.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -241,7 +239,7 @@ static void test_apply_order_and_undo(void **state)
 
 	(void)state;
 	plan3(&plan);
-	assert_int_equal(plan_apply(&plan, &err), 0);
+	assert_int_equal(engine_apply(&plan, &err), 0);
 	assert_true(journal_checked);
 	assert_string_equal(calls, "save:a apply:a save:b apply:b save:c "
 				   "apply:c ");
@@ -251,7 +249,7 @@ static void test_apply_order_and_undo(void **state)
 	assert_non_null(strstr(get_file(JOURNAL), "\"applied\""));
 	assert_null(strstr(get_file(JOURNAL), "\"applying\""));
 	calls[0] = '\0';
-	assert_int_equal(plan_undo(&plan, &err), 0);
+	assert_int_equal(engine_undo(&plan, &err), 0);
 	assert_string_equal(calls, "undo:c undo:b undo:a ");
 	assert_host_untouched();
 	plan_free(&plan);
@@ -266,7 +264,7 @@ static void test_journal_mode(void **state)
 
 	(void)state;
 	plan3(&plan);
-	assert_int_equal(plan_apply(&plan, &err), 0);
+	assert_int_equal(engine_apply(&plan, &err), 0);
 	path = hostfs_path(JOURNAL);
 	dir = hostfs_path("/run/vmrun");
 	assert_int_equal(stat(path, &st), 0);
@@ -275,7 +273,7 @@ static void test_journal_mode(void **state)
 	assert_int_equal(st.st_mode & 0777, 0700);
 	free(path);
 	free(dir);
-	assert_int_equal(plan_undo(&plan, &err), 0);
+	assert_int_equal(engine_undo(&plan, &err), 0);
 	plan_free(&plan);
 }
 
@@ -287,7 +285,7 @@ static void test_apply_failure_rolls_back(void **state)
 	(void)state;
 	plan3(&plan);
 	fail_apply = "b";
-	assert_int_equal(plan_apply(&plan, &err), -EIO);
+	assert_int_equal(engine_apply(&plan, &err), -EIO);
 	/* The failed op is undone too: it may have changed something. */
 	assert_string_equal(calls, "save:a apply:a save:b apply:b undo:b "
 				   "undo:a ");
@@ -305,7 +303,7 @@ static void test_save_failure_rolls_back(void **state)
 	(void)state;
 	plan3(&plan);
 	fail_save = "c";
-	assert_int_equal(plan_apply(&plan, &err), -EIO);
+	assert_int_equal(engine_apply(&plan, &err), -EIO);
 	/* c was never changed, so it is not undone. */
 	assert_string_equal(calls, "save:a apply:a save:b apply:b save:c "
 				   "undo:b undo:a ");
@@ -322,12 +320,12 @@ static void test_undo_twice(void **state)
 
 	(void)state;
 	plan3(&plan);
-	assert_int_equal(plan_apply(&plan, &err), 0);
-	assert_int_equal(plan_undo(&plan, &err), 0);
+	assert_int_equal(engine_apply(&plan, &err), 0);
+	assert_int_equal(engine_undo(&plan, &err), 0);
 	calls[0] = '\0';
-	assert_int_equal(plan_undo(&plan, &err), 0);
+	assert_int_equal(engine_undo(&plan, &err), 0);
 	assert_string_equal(calls, "");
-	assert_int_equal(plan_restore("t", &err), 0);
+	assert_int_equal(engine_restore("t", &err), 0);
 	assert_string_equal(calls, "");
 	assert_host_untouched();
 	plan_free(&plan);
@@ -340,10 +338,10 @@ static void test_undo_errors_collected(void **state)
 
 	(void)state;
 	plan3(&plan);
-	assert_int_equal(plan_apply(&plan, &err), 0);
+	assert_int_equal(engine_apply(&plan, &err), 0);
 	calls[0] = '\0';
 	fail_undo = "b";
-	assert_int_equal(plan_undo(&plan, &err), -EIO);
+	assert_int_equal(engine_undo(&plan, &err), -EIO);
 	/* One failure does not stop the others. */
 	assert_string_equal(calls, "undo:c undo:b undo:a ");
 	assert_string_equal(err.msg,
@@ -356,7 +354,7 @@ static void test_undo_errors_collected(void **state)
 	/* The cause is fixed: restore undoes only what is left. */
 	fail_undo = NULL;
 	calls[0] = '\0';
-	assert_int_equal(plan_restore("t", &err), 0);
+	assert_int_equal(engine_restore("t", &err), 0);
 	assert_string_equal(calls, "undo:b ");
 	assert_host_untouched();
 	plan_free(&plan);
@@ -393,7 +391,7 @@ static void test_restore_from_journal(void **state)
 	put_file("/sys/fake/b", "b1");
 	put_file("/sys/fake/c", "half");
 	put_journal(states);
-	assert_int_equal(plan_restore("t", &err), 0);
+	assert_int_equal(engine_restore("t", &err), 0);
 	/* "applying" is undone too; "undone" is not undone again. */
 	assert_string_equal(calls, "undo:c undo:b ");
 	assert_host_untouched();
@@ -404,9 +402,9 @@ static void test_restore_nothing(void **state)
 	struct vr_error err = {0};
 
 	(void)state;
-	assert_int_equal(plan_restore("t", &err), 0);
+	assert_int_equal(engine_restore("t", &err), 0);
 	assert_string_equal(calls, "");
-	assert_int_equal(plan_restore("../x", &err), -EINVAL);
+	assert_int_equal(engine_restore("../x", &err), -EINVAL);
 	assert_string_equal(err.msg, "'../x' is not a VM name ([A-Za-z0-9_-], "
 				     "1 to 32 characters)");
 }
@@ -422,7 +420,7 @@ static void test_restore_bad_journal(void **state)
 	put_file(JOURNAL, "{\"version\": 1, \"ops\": [{\"type\": \"warp\", "
 			  "\"desc\": \"d\", \"args\": {}, \"state\": "
 			  "\"applied\"}]}");
-	assert_int_equal(plan_restore("t", &err), -EINVAL);
+	assert_int_equal(engine_restore("t", &err), -EINVAL);
 	want = xasprintf("%s/run/vmrun/t.json: entry 1 has type 'warp', which "
 			 "this vmrun does not know (written by another "
 			 "version?)",
@@ -430,10 +428,10 @@ static void test_restore_bad_journal(void **state)
 	assert_string_equal(err.msg, want);
 	free(want);
 	put_file(JOURNAL, "{\"version\": 1, \"ops\": [");
-	assert_int_equal(plan_restore("t", &err), -EINVAL);
+	assert_int_equal(engine_restore("t", &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "/run/vmrun/t.json: "));
 	put_file(JOURNAL, "[]");
-	assert_int_equal(plan_restore("t", &err), -EINVAL);
+	assert_int_equal(engine_restore("t", &err), -EINVAL);
 	want = xasprintf("%s/run/vmrun/t.json is not a vmrun journal (no "
 			 "version or ops)",
 			 root);
@@ -457,14 +455,14 @@ static void fault_after_op(int k)
 	if (pid == 0) {
 		snprintf(num, sizeof(num), "%d", k);
 		setenv("VMRUN_FAULT_AFTER_OP", num, 1);
-		plan_apply(&plan, &err);
+		engine_apply(&plan, &err);
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	assert_string_equal(get_file("/sys/fake/a"), "a1");
 	assert_string_equal(get_file("/sys/fake/c"), k >= 3 ? "c1" : "c0");
-	assert_int_equal(plan_restore("t", &err), 0);
+	assert_int_equal(engine_restore("t", &err), 0);
 	assert_host_untouched();
 	plan_free(&plan);
 }
@@ -485,12 +483,12 @@ static void test_fault_after_undo(void **state)
 
 	(void)state;
 	plan3(&plan);
-	assert_int_equal(plan_apply(&plan, &err), 0);
+	assert_int_equal(engine_apply(&plan, &err), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		setenv("VMRUN_FAULT_AFTER_UNDO", "2", 1);
-		plan_undo(&plan, &err);
+		engine_undo(&plan, &err);
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -498,7 +496,7 @@ static void test_fault_after_undo(void **state)
 	assert_string_equal(get_file("/sys/fake/a"), "a1");
 	assert_string_equal(get_file("/sys/fake/b"), "b0");
 	calls[0] = '\0';
-	assert_int_equal(plan_restore("t", &err), 0);
+	assert_int_equal(engine_restore("t", &err), 0);
 	/* The restore resumes: c and b were marked undone already. */
 	assert_string_equal(calls, "undo:a ");
 	assert_host_untouched();
@@ -512,22 +510,22 @@ static void test_lock(void **state)
 	int fd, fd2;
 
 	(void)state;
-	assert_int_equal(plan_lock("t", &fd, &err), 0);
+	assert_int_equal(lock_take("t", &fd, &err), 0);
 	assert_true(fd >= 0);
 	/* A second vmrun (another open file description) is refused. */
-	assert_int_equal(plan_lock("t", &fd2, &err), -EBUSY);
+	assert_int_equal(lock_take("t", &fd2, &err), -EBUSY);
 	assert_int_equal(fd2, -1);
 	want = xasprintf("VM 't' is already being run by vmrun (pid %ld)",
 			 (long)getpid());
 	assert_string_equal(err.msg, want);
 	free(want);
 	/* Other VMs are not affected. */
-	assert_int_equal(plan_lock("u", &fd2, &err), 0);
-	plan_unlock("u", fd2);
-	plan_unlock("t", fd);
+	assert_int_equal(lock_take("u", &fd2, &err), 0);
+	lock_release("u", fd2);
+	lock_release("t", fd);
 	assert_null(get_file("/run/vmrun/t.lock"));
-	assert_int_equal(plan_lock("t", &fd, &err), 0);
-	plan_unlock("t", fd);
+	assert_int_equal(lock_take("t", &fd, &err), 0);
+	lock_release("t", fd);
 }
 
 static void claim_add(struct plan *plan, const char *bdf)
@@ -564,25 +562,25 @@ static void test_claims(void **state)
 	assert_string_equal(err.msg, want);
 	assert_int_equal(claim_check("0000:08:00.0", "other", &err), 0);
 	claim_add(&plan, "0000:08:00.0");
-	assert_int_equal(plan_apply(&plan, &err), -EBUSY);
+	assert_int_equal(engine_apply(&plan, &err), -EBUSY);
 	assert_string_equal(get_file("/run/vmrun/claims/0000:08:00.0"), text);
 	assert_null(get_file(JOURNAL));
 	/* It dies: the claim is stale and replaced. */
 	kill(other, SIGKILL);
 	waitpid(other, &status, 0);
 	assert_int_equal(claim_check("0000:08:00.0", "t", &err), 0);
-	assert_int_equal(plan_apply(&plan, &err), 0);
+	assert_int_equal(engine_apply(&plan, &err), 0);
 	free(want);
 	want = xasprintf("t %ld\n", (long)getpid());
 	assert_string_equal(get_file("/run/vmrun/claims/0000:08:00.0"), want);
-	assert_int_equal(plan_undo(&plan, &err), 0);
+	assert_int_equal(engine_undo(&plan, &err), 0);
 	assert_null(get_file("/run/vmrun/claims/0000:08:00.0"));
 	plan_free(&plan);
 	/* Undo leaves a claim another VM took meanwhile alone. */
 	claim_add(&plan, "0000:08:00.0");
-	assert_int_equal(plan_apply(&plan, &err), 0);
+	assert_int_equal(engine_apply(&plan, &err), 0);
 	put_file("/run/vmrun/claims/0000:08:00.0", text);
-	assert_int_equal(plan_undo(&plan, &err), 0);
+	assert_int_equal(engine_undo(&plan, &err), 0);
 	assert_string_equal(get_file("/run/vmrun/claims/0000:08:00.0"), text);
 	plan_free(&plan);
 	free(want);

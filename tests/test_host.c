@@ -14,9 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host.h"
-#include "hostfs.h"
-#include "util.h"
+#include "host/host.h"
+#include "base/base.h"
 
 #define NO_QEMU "/nonexistent/qemu-system-x86_64"
 

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "hostfs.h"
-#include "hugepages.h"
+#include "host/host.h"
+#include "ops/ops.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -26,7 +26,7 @@ static char *find_in(const char *table, unsigned long kb, unsigned long def)
 	char *m;
 
 	assert_non_null(f);
-	m = hugepages_mount_find(f, kb, def);
+	m = hugetlbfs_mount_find(f, kb, def);
 	fclose(f);
 	return m;
 }
@@ -104,13 +104,13 @@ static void test_meminfo(void **state)
 			   "Node 12 HugePages_Free:     7\n";
 
 	(void)state;
-	assert_int_equal(hugepages_meminfo_kb(proc, "MemAvailable"), 24322364);
-	assert_int_equal(hugepages_meminfo_kb(proc, "Hugepagesize"), 2048);
-	assert_int_equal(hugepages_meminfo_kb(proc, "Mem"), -1);
-	assert_int_equal(hugepages_meminfo_kb(proc, "Cached"), -1);
-	assert_int_equal(hugepages_meminfo_kb(node, "MemFree"), 1048576);
-	assert_int_equal(hugepages_meminfo_kb(node, "HugePages_Free"), 7);
-	assert_int_equal(hugepages_meminfo_kb("", "MemFree"), -1);
+	assert_int_equal(host_meminfo_kb(proc, "MemAvailable"), 24322364);
+	assert_int_equal(host_meminfo_kb(proc, "Hugepagesize"), 2048);
+	assert_int_equal(host_meminfo_kb(proc, "Mem"), -1);
+	assert_int_equal(host_meminfo_kb(proc, "Cached"), -1);
+	assert_int_equal(host_meminfo_kb(node, "MemFree"), 1048576);
+	assert_int_equal(host_meminfo_kb(node, "HugePages_Free"), 7);
+	assert_int_equal(host_meminfo_kb("", "MemFree"), -1);
 }
 
 static void test_shortfall(void **state)
@@ -300,16 +300,16 @@ static void test_plan_node(void **state)
 	fx.ppci[0].host = fx.pci[0].addr;
 	fx.p.pci = fx.ppci;
 	fx.p.npci = 1;
-	assert_int_equal(plan_memory_node(&fx.p, &fx.h), 1);
+	assert_int_equal(hugepages_node(&fx.p, &fx.h), 1);
 	assert_int_equal(fx_plan(&fx), 0);
 	assert_int_equal(op_long(&fx.plan.ops[0], "node"), 1);
 	plan_free(&fx.plan);
 	/* an explicit node wins; a device without a node gives 0 */
 	fx.p.memory.numa_node = 0;
-	assert_int_equal(plan_memory_node(&fx.p, &fx.h), 0);
+	assert_int_equal(hugepages_node(&fx.p, &fx.h), 0);
 	fx.p.memory.numa_node = -1;
 	fx.pci[0].numa_node = -1;
-	assert_int_equal(plan_memory_node(&fx.p, &fx.h), 0);
+	assert_int_equal(hugepages_node(&fx.p, &fx.h), 0);
 }
 
 static void expect_plan_error(struct fixture *fx, const char *msg)
@@ -414,7 +414,7 @@ static void test_reserve_bad_args(void **state)
 
 static void test_dir_op(void **state)
 {
-	struct op op = {.type = &hugepages_op_dir};
+	struct op op = {.type = &hugetlbfs_op_dir};
 	struct vr_error err = {0};
 	char *dir = xasprintf("%s/dev/hugepages/vmrun-t", root);
 	struct stat st;

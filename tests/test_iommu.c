@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "iommu.h"
+#include "host/host.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "profile.h"
-#include "profile_schema.h"
+#include "profile/profile.h"
+#include "profile/schema.h"
 
 #define VM "[vm]\nname = t\nmemory = 1G\n"
 

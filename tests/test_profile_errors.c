@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "profile.h"
+#include "profile/profile.h"
 
 /* Three lines of a valid [vm]: the lines under test start at 4. */
 #define VM "[vm]\nname = t\nmemory = 1G\n"

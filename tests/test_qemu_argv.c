@@ -6,8 +6,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "hostfs.h"
-#include "qemu_argv.h"
+#include "host/host.h"
+#include "ops/ops.h"
+#include "qemu/qemu.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +94,8 @@ static void dump(void)
 
 static void build(void)
 {
-	int r = qemu_argv_build(&fx->p, &fx->h, &fx->paths, &fx->argv,
+	int r = qemu_argv_build(&fx->p, &fx->h, &fx->paths,
+				hugepages_guest_node(&fx->p, &fx->h), &fx->argv,
 				&fx->warnings, &fx->err);
 
 	if (r)
@@ -103,7 +105,8 @@ static void build(void)
 
 static void build_fails(const char *msg)
 {
-	int r = qemu_argv_build(&fx->p, &fx->h, &fx->paths, &fx->argv,
+	int r = qemu_argv_build(&fx->p, &fx->h, &fx->paths,
+				hugepages_guest_node(&fx->p, &fx->h), &fx->argv,
 				&fx->warnings, &fx->err);
 
 	assert_true(r < 0);

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qmp.h"
-#include "util.h"
+#include "qmp/qmp.h"
+#include "base/base.h"
 
 #define GREETING                                                               \
 	"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 1, \"minor\": 2, "     \

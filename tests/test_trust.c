@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "trust.h"
+#include "host/host.h"
 
 #include <errno.h>
 #include <ftw.h>

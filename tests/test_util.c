@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "util.h"
+#include "base/base.h"
 
 static void expect_cpulist(const char *in, const char *canon, size_t n,
 			   int first, int last)

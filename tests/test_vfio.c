@@ -6,12 +6,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "console.h"
-#include "fileop.h"
-#include "hostfs.h"
-#include "hostio.h"
-#include "plan.h"
-#include "vfio.h"
+#include "ops/ops.h"
+#include "host/host.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -114,7 +111,7 @@ static int teardown(void **state)
 
 static struct op bind_op(void)
 {
-	struct op op = {.type = &op_vfio_bind};
+	struct op op = {.type = &vfio_op_bind};
 
 	op.args = json_object_new_object();
 	json_object_object_add(op.args, "bdf",
@@ -258,7 +255,7 @@ static struct op arg_op(const struct op_type *type, const char *key,
 static void test_modprobe(void **state)
 {
 	struct vr_error err = {0};
-	struct op op = arg_op(&op_modprobe, "module", "vfio-pci");
+	struct op op = arg_op(&vfio_op_modprobe, "module", "vfio-pci");
 
 	(void)state;
 	json_object_object_add(op.args, "driver",
@@ -302,7 +299,7 @@ static const char systemctl[] =
 static void test_stop_unit(void **state)
 {
 	struct vr_error err = {0};
-	struct op op = arg_op(&op_stop_unit, "unit", "gdm.service");
+	struct op op = arg_op(&console_op_stop_unit, "unit", "gdm.service");
 
 	(void)state;
 	put("/usr/bin/systemctl", systemctl, 0755);
@@ -332,7 +329,7 @@ static void test_stop_unit(void **state)
 static void test_vtconsole(void **state)
 {
 	struct vr_error err = {0};
-	struct op op = arg_op(&op_vtconsole_unbind, "vtcon", "vtcon1");
+	struct op op = arg_op(&console_op_vtconsole, "vtcon", "vtcon1");
 
 	(void)state;
 	put("/sys/class/vtconsole/vtcon1/bind", "1", 0644);
@@ -358,8 +355,8 @@ static void test_file_op(void **state)
 	FILE *f;
 
 	(void)state;
-	fileop_plan(&plan, "/run/vmrun/x-battery.aml", data, sizeof(data), 0644,
-		    "fake-battery SSDT");
+	file_plan(&plan, "/run/vmrun/x-battery.aml", data, sizeof(data), 0644,
+		  "fake-battery SSDT");
 	op = &plan.ops[0];
 	assert_string_equal(op->desc, "create /run/vmrun/x-battery.aml "
 				      "(fake-battery SSDT, 6 bytes)");
@@ -461,7 +458,7 @@ static void test_plan_group(void **state)
 			    "claim 0000:01:00.0 for VM 'win'");
 	assert_string_equal(plan.ops[3].desc, "bind 0000:01:00.0 (GPU) to "
 					      "vfio-pci (driver now: nvidia)");
-	assert_ptr_equal(plan.ops[5].type, &op_vfio_bind);
+	assert_ptr_equal(plan.ops[5].type, &vfio_op_bind);
 	plan_free(&plan);
 	free(p.pci);
 	free(h.pci);
@@ -536,7 +533,7 @@ static void test_plan_modprobe_and_claims(void **state)
 	rmdir(dir);
 	assert_int_equal(vfio_plan(&plan, &p, &h, &err), 0);
 	assert_int_equal(plan.nops, 7);
-	assert_ptr_equal(plan.ops[0].type, &op_modprobe);
+	assert_ptr_equal(plan.ops[0].type, &vfio_op_modprobe);
 	assert_string_equal(plan.ops[0].desc, "load the vfio-pci module (it "
 					      "stays loaded after)");
 	plan_free(&plan);

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "qmp.h"
+#include "qmp/qmp.h"
 
 #define OPT_LOG	      0x01
 #define OPT_SMALL_MAX 0x02

@@ -1,0 +1,350 @@
+/* doctor_host.c: the host checks of `vmrun doctor`: CPU virtualization,
+ * KVM, the IOMMU and its kernel options, vfio-pci, MSRs, cgroups, memlock. */
+#include "cmd/doctor_check.h"
+#include "host/host.h"
+#include "ops/ops.h"
+#include "base/base.h"
+
+#include <dirent.h>
+#include <linux/capability.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+bool doctor_needs_kvm(const struct doctor *d)
+{
+	return !d->p || d->p->vm.accel == ACCEL_KVM;
+}
+
+bool doctor_needs_passthrough(const struct doctor *d)
+{
+	return !d->p || d->p->npci > 0;
+}
+
+/* A whole word in a space-separated list ("flags : fpu vme ... svm"). */
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *s = strstr(list, word); s; s = strstr(s + 1, word))
+		if ((s == list || s[-1] == ' ' || s[-1] == '\t') &&
+		    (s[n] == ' ' || s[n] == '\n' || s[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* The first "flags" line of /proc/cpuinfo ("" when unreadable). */
+static void cpu_flags(char *buf, size_t len)
+{
+	cleanup_free char *path = hostfs_path("/proc/cpuinfo");
+	cleanup_fclose FILE *f = fopen(path, "re");
+
+	buf[0] = '\0';
+	while (f && fgets(buf, (int)len, f))
+		if (!strncmp(buf, "flags", 5))
+			return;
+	buf[0] = '\0';
+}
+
+/* The host view knows the vendor; without one, /proc/cpuinfo still may. */
+static bool cpu_amd(const struct doctor *d)
+{
+	cleanup_free char *path = NULL;
+	cleanup_fclose FILE *f = NULL;
+	char line[256];
+
+	if (d->h)
+		return d->h->cpu_amd;
+	path = hostfs_path("/proc/cpuinfo");
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "vendor_id", 9))
+			return strstr(line, "AuthenticAMD") != NULL;
+	return false;
+}
+
+void doctor_check_host_view(struct doctor *d, const struct doctor_check *c)
+{
+	if (!d->h)
+		doctor_report(d, c, DOCTOR_FAIL, NULL,
+			      "%s\nthe checks that need it are left out",
+			      d->host_err.msg);
+}
+
+void doctor_check_virt(struct doctor *d, const struct doctor_check *c)
+{
+	char flags[8192];
+
+	cpu_flags(flags, sizeof(flags));
+	if (has_word(flags, "svm"))
+		doctor_report(d, c, DOCTOR_OK, NULL,
+			      "AMD-V (svm in /proc/cpuinfo)");
+	else if (has_word(flags, "vmx"))
+		doctor_report(d, c, DOCTOR_OK, NULL,
+			      "Intel VT-x (vmx in /proc/cpuinfo)");
+	else
+		doctor_report(d, c,
+			      doctor_needs_kvm(d) ? DOCTOR_FAIL : DOCTOR_SKIP,
+			      cpu_amd(d) ? "enable SVM (AMD-V) in the firmware "
+					   "setup, then reboot"
+					 : "enable Intel VT-x (Intel "
+					   "Virtualization Technology) in the "
+					   "firmware setup, then reboot",
+			      "off: no vmx or svm flag in /proc/cpuinfo%s",
+			      doctor_needs_kvm(d) ? ""
+						  : "; not needed with accel = "
+						    "tcg");
+}
+
+void doctor_check_kvm(struct doctor *d, const struct doctor_check *c)
+{
+	if (!doctor_needs_kvm(d))
+		doctor_report(d, c, DOCTOR_SKIP, NULL,
+			      "not needed: [vm] accel = tcg");
+	else if (hostfs_exists("/dev/kvm"))
+		doctor_report(d, c, DOCTOR_OK, NULL, "present");
+	else
+		doctor_report(d, c, DOCTOR_FAIL,
+			      cpu_amd(d) ? "modprobe kvm_amd (after turning "
+					   "SVM on in the firmware), or set "
+					   "[vm] accel = tcg (slow)"
+					 : "modprobe kvm_intel (after turning "
+					   "VT-x on in the firmware), or set "
+					   "[vm] accel = tcg (slow)",
+			      "missing: KVM is not loaded");
+}
+
+static size_t iommu_group_count(void)
+{
+	cleanup_free char *path = hostfs_path("/sys/kernel/iommu_groups");
+	DIR *dir = opendir(path);
+	struct dirent *de;
+	size_t n = 0;
+
+	while (dir && (de = readdir(dir)))
+		n += de->d_name[0] != '.';
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+/* The option that turns this vendor's IOMMU on. */
+static const char *iommu_option(const struct doctor *d)
+{
+	return cpu_amd(d) ? "amd_iommu=on" : "intel_iommu=on";
+}
+
+void doctor_check_iommu(struct doctor *d, const struct doctor_check *c)
+{
+	size_t n = iommu_group_count();
+	cleanup_free char *fix = xasprintf(
+		"enable %s in the firmware setup, add %s iommu=pt to the "
+		"kernel command\nline (GRUB_CMDLINE_LINUX in "
+		"/etc/default/grub, "
+		"then update-grub), and reboot",
+		cpu_amd(d) ? "AMD-Vi (IOMMU, SVM)" : "VT-d", iommu_option(d));
+
+	if (n)
+		doctor_report(d, c, DOCTOR_OK, NULL,
+			      "on: %zu groups in /sys/kernel/iommu_groups", n);
+	else
+		doctor_report(
+			d, c,
+			doctor_needs_passthrough(d) ? DOCTOR_FAIL : DOCTOR_SKIP,
+			fix, "off: no groups in /sys/kernel/iommu_groups%s",
+			doctor_needs_passthrough(d)
+				? ""
+				: "; not needed: the profile passes no "
+				  "PCI device");
+}
+
+void doctor_check_cmdline(struct doctor *d, const struct doctor_check *c)
+{
+	const char *cmd;
+	const char *want[] = {iommu_option(d), "iommu=pt"};
+	char missing[64] = "";
+	cleanup_free char *fix = NULL;
+
+	if (!d->h)
+		return;
+	if (!doctor_needs_passthrough(d)) {
+		doctor_report(d, c, DOCTOR_SKIP, NULL,
+			      "not needed: the profile passes no PCI device");
+		return;
+	}
+	cmd = d->h->cmdline;
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		if (!has_word(cmd, want[i]))
+			snprintf(missing + strlen(missing),
+				 sizeof(missing) - strlen(missing), "%s%s",
+				 missing[0] ? " " : "", want[i]);
+	if (!missing[0]) {
+		doctor_report(d, c, DOCTOR_OK, NULL, "has %s iommu=pt",
+			      iommu_option(d));
+		return;
+	}
+	fix = xasprintf("add %s to GRUB_CMDLINE_LINUX in /etc/default/grub, "
+			"run update-grub\nand reboot (iommu=pt: host devices "
+			"skip IOMMU translation)",
+			missing);
+	doctor_report(d, c, DOCTOR_WARN, fix, "%s missing from /proc/cmdline",
+		      missing);
+}
+
+/* vfio-pci.ko under /lib/modules/RELEASE, or built in. A fake root has no
+ * modules tree: there the modprobe it holds stands for one. */
+static bool vfio_module_available(void)
+{
+	static const char *const files[] = {
+		"kernel/drivers/vfio/pci/vfio-pci.ko",
+		"kernel/drivers/vfio/pci/vfio-pci.ko.xz",
+		"kernel/drivers/vfio/pci/vfio-pci.ko.zst",
+		"kernel/drivers/vfio/pci/vfio-pci.ko.gz",
+	};
+	struct utsname u;
+	char buf[1 << 16];
+	struct vr_error ignored;
+	cleanup_free char *tool = NULL, *builtin = NULL;
+
+	if (strcmp(hostfs_root(), "/")) {
+		tool = hostfs_find_tool("modprobe");
+		return tool != NULL;
+	}
+	if (uname(&u))
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		cleanup_free char *p =
+			xasprintf("/lib/modules/%s/%s", u.release, files[i]);
+
+		if (!access(p, R_OK))
+			return true;
+	}
+	builtin = xasprintf("/lib/modules/%s/modules.builtin", u.release);
+	if (hostfs_read(builtin, buf, sizeof(buf), &ignored))
+		return false;
+	return strstr(buf, "/vfio-pci.ko") != NULL;
+}
+
+void doctor_check_vfio(struct doctor *d, const struct doctor_check *c)
+{
+	if (!doctor_needs_passthrough(d))
+		doctor_report(d, c, DOCTOR_SKIP, NULL,
+			      "not needed: the profile passes no PCI device");
+	else if (hostfs_exists("/sys/bus/pci/drivers/vfio-pci"))
+		doctor_report(d, c, DOCTOR_OK, NULL, "loaded");
+	else if (vfio_module_available())
+		doctor_report(d, c, DOCTOR_OK, NULL,
+			      "not loaded yet; vmrun loads it (modprobe "
+			      "vfio-pci)");
+	else
+		doctor_report(d, c, DOCTOR_FAIL, NULL,
+			      "no vfio-pci driver loaded and no module to "
+			      "load");
+}
+
+void doctor_check_msrs(struct doctor *d, const struct doctor_check *c)
+{
+	static const char path[] = "/sys/module/kvm/parameters/ignore_msrs";
+	struct vr_error ignored;
+	char v[16];
+
+	if (!doctor_needs_kvm(d))
+		doctor_report(d, c, DOCTOR_SKIP, NULL,
+			      "not needed: [vm] accel = tcg");
+	else if (hostfs_read(path, v, sizeof(v), &ignored))
+		doctor_report(d, c, DOCTOR_WARN, NULL,
+			      "%s is not there (kvm not loaded?); Windows "
+			      "guests may crash on MSRs KVM does not know",
+			      path);
+	else if (!strcmp(v, "Y") || !strcmp(v, "1"))
+		doctor_report(d, c, DOCTOR_OK, NULL, "Y");
+	else
+		doctor_report(d, c, DOCTOR_WARN, NULL,
+			      "%s: Windows guests may crash on MSRs KVM does "
+			      "not know",
+			      v);
+}
+
+void doctor_check_cgroup(struct doctor *d, const struct doctor_check *c)
+{
+	if (!d->h)
+		return;
+	if (d->h->cgroup2)
+		doctor_report(d, c, DOCTOR_OK, NULL,
+			      "unified hierarchy at /sys/fs/cgroup");
+	else
+		doctor_report(d, c, DOCTOR_WARN, NULL,
+			      "no cgroup2 at /sys/fs/cgroup (a v1 or hybrid "
+			      "hierarchy)");
+}
+
+/* CAP_SYS_RESOURCE in CapEff of /proc/self/status: read through the host
+ * root like every /proc file, so a test can stage it. -1 if unreadable. */
+static int has_cap_sys_resource(void)
+{
+	char buf[4096];
+	struct vr_error ignored;
+	const char *cap;
+
+	if (hostfs_read("/proc/self/status", buf, sizeof(buf), &ignored))
+		return -1;
+	cap = strstr(buf, "CapEff:");
+	if (!cap)
+		return -1;
+	return (int)(strtoull(cap + 7, NULL, 16) >> CAP_SYS_RESOURCE & 1);
+}
+
+/* The hard RLIMIT_MEMLOCK from /proc/self/limits, in bytes: UINT64_MAX
+ * for unlimited, 0 when unreadable. */
+static uint64_t memlock_hard(void)
+{
+	static const char key[] = "Max locked memory";
+	char buf[4096], soft[32], hard[32];
+	struct vr_error ignored;
+	const char *line;
+
+	if (hostfs_read("/proc/self/limits", buf, sizeof(buf), &ignored))
+		return 0;
+	line = strstr(buf, key);
+	if (!line || sscanf(line + strlen(key), "%31s %31s", soft, hard) != 2)
+		return 0;
+	return strcmp(hard, "unlimited") ? strtoull(hard, NULL, 10)
+					 : UINT64_MAX;
+}
+
+void doctor_check_memlock(struct doctor *d, const struct doctor_check *c)
+{
+	/* without a profile: at least a guest of 1 GiB */
+	uint64_t need = (d->p ? d->p->vm.memory : 0) + GIB, hard;
+	int cap = has_cap_sys_resource();
+	char size[32];
+
+	if (!doctor_needs_passthrough(d)) {
+		doctor_report(d, c, DOCTOR_SKIP, NULL,
+			      "not needed: the profile passes no PCI device");
+		return;
+	}
+	if (cap > 0) {
+		doctor_report(d, c, DOCTOR_OK, NULL,
+			      "vmrun can raise RLIMIT_MEMLOCK for QEMU (it "
+			      "has CAP_SYS_RESOURCE)");
+		return;
+	}
+	hard = memlock_hard();
+	if (hard >= need) {
+		doctor_report(d, c, DOCTOR_OK, NULL,
+			      "the hard RLIMIT_MEMLOCK already covers guest "
+			      "memory + 1 GiB");
+		return;
+	}
+	hugepages_format_size(hard, size, sizeof(size));
+	doctor_report(d, c, DOCTOR_FAIL, NULL,
+		      "vmrun cannot raise RLIMIT_MEMLOCK: %s, and the hard "
+		      "limit is %s",
+		      cap < 0 ? "cannot read CapEff in /proc/self/status"
+			      : "no CAP_SYS_RESOURCE",
+		      hard ? size : "unknown");
+}

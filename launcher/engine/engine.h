@@ -1,0 +1,170 @@
+/* engine/engine.h: host changes as data. A pure planner (ops/) turns a
+ * profile and the host view into a plan: a list of operations and the QEMU
+ * argv; this engine applies them journaled and undoes them in reverse. No
+ * host write happens anywhere else. The index of engine/, by file. */
+#ifndef VMRUN_ENGINE_ENGINE_H
+#define VMRUN_ENGINE_ENGINE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/base.h"
+#include "profile/profile.h"
+#include "host/host.h"
+
+/* paths.c: where vmrun keeps its runtime files. */
+/* Host paths of one VM, unrooted ("/run/vmrun/x.qmp"); hostfs_path()
+ * gives the real file. */
+struct vm_paths {
+	char *run_dir;	    /* /run/vmrun */
+	char *journal;	    /* /run/vmrun/NAME.json */
+	char *lock;	    /* /run/vmrun/NAME.lock */
+	char *qmp;	    /* /run/vmrun/NAME.qmp: vmrun's own monitor */
+	char *ctl;	    /* /run/vmrun/NAME.sock: control socket */
+	char *battery;	    /* /run/vmrun/NAME-battery.aml (fake-battery) */
+	char *swtpm_sock;   /* /run/vmrun/NAME-swtpm.sock */
+	char *hugepage_dir; /* per-VM hugetlbfs folder, NULL without */
+	char *cgroup;	    /* QEMU's cgroup (cpuset.c), NULL without */
+	char *state_dir;    /* profile's state-dir */
+	char *vars;	    /* OVMF vars copy */
+	char *tpm_state;    /* swtpm state folder */
+	char *log;	    /* STATE_DIR/NAME.log */
+};
+
+/* "/run/vmrun", and "/run/vmrun/NAME" SUFFIX (malloc'd). */
+const char *paths_run_dir(void);
+char *paths_run_file(const char *name, const char *suffix);
+/* Device claims between concurrent vmruns (ops/claim.c). */
+const char *paths_claims_dir(void);
+/* The hugetlbfs mount vmrun makes for a page size ("2M", "1G"), and
+ * whether a folder is one of those (shared by every VM that uses it). */
+char *paths_hugetlbfs_dir(const char *size);
+bool paths_is_hugetlbfs_dir(const char *dir);
+/* Every path of one VM. */
+void paths_vm_build(const struct profile *p, struct vm_paths *vp);
+void paths_vm_free(struct vm_paths *vp);
+
+/* plan.c: a plan as data. */
+struct op;
+
+/* One kind of host change (an ops table, as in crun). */
+struct op_type {
+	const char *name; /* journal key, e.g. "vfio-bind" */
+	/* Read what apply will change into op->saved. Changes nothing. */
+	int (*save)(struct op *op, struct vr_error *err);
+	/* Make the change and verify it. */
+	int (*apply)(struct op *op, struct vr_error *err);
+	/* Put op->saved back. Idempotent: safe twice, and safe on an op
+	 * whose apply was cut short. */
+	int (*undo)(struct op *op, struct vr_error *err);
+};
+
+/* Where an op stands; written to the journal with it. */
+enum op_state {
+	OP_PENDING,  /* not reached yet (not in the journal) */
+	OP_APPLYING, /* saved and journaled; apply may have run part-way */
+	OP_APPLIED,
+	OP_UNDONE,
+};
+
+struct op {
+	const struct op_type *type;
+	char *desc;	     /* one readable line for --dry-run and logs */
+	json_object *args;   /* what to do (pure, from the planner) */
+	json_object *saved;  /* what was there (from save), NULL before */
+	enum op_state state; /* kept by the engine */
+};
+
+struct plan {
+	const struct profile *profile;
+	struct vm_paths paths;
+	struct op *ops;
+	size_t nops;
+	struct strv argv;     /* the full QEMU command line */
+	struct strv warnings; /* shown before start, e.g. boot GPU */
+	uint64_t memlock;     /* RLIMIT_MEMLOCK for QEMU, 0 = unchanged */
+	size_t applied;	      /* ops applied so far */
+};
+
+void plan_free(struct plan *plan);
+
+/* Append an op (takes ownership of args). */
+void plan_add(struct plan *plan, const struct op_type *type, json_object *args,
+	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void plan_warn(struct plan *plan, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* String members of op->args / op->saved: op_arg gives "" when absent,
+ * op_saved NULL (save never ran, or did not record the key). */
+const char *op_arg(const struct op *op, const char *key);
+const char *op_saved(const struct op *op, const char *key);
+
+/* optype.c: the registry of op types, for journal replay. */
+/* Every op type registers itself beside its definition:
+ *	const struct op_type vfio_op_bind = {...};
+ *	OP_TYPE_REGISTER(vfio_op_bind);
+ * (a constructor, so the list needs no upkeep). */
+#define OP_TYPE_REGISTER(type)                                                 \
+	static void __attribute__((constructor)) type##_register(void)         \
+	{                                                                      \
+		op_type_register(&type);                                       \
+	}
+/* Registered op types, looked up by name when a journal is replayed. */
+const struct op_type *op_type_find(const char *name);
+/* Add a type (tests register fakes too). 0 or -ENOSPC. */
+int op_type_register(const struct op_type *type);
+/* save/apply/undo of an op with nothing to do at that step. */
+int op_nothing(struct op *op, struct vr_error *err);
+
+/* engine.c: apply and undo. */
+/* Apply every op, journaled at paths.journal: for each op, save() reads
+ * the current value, the journal (with the op marked "applying") is synced
+ * to disk, then apply() runs, then the op is marked "applied". On failure
+ * every op reached (the failed one included) is undone in reverse and the
+ * journal removed before the error returns.
+ * Test hook: VMRUN_FAULT_AFTER_OP=k raises SIGKILL right after op k
+ * (1-based) is applied and journaled. */
+int engine_apply(struct plan *plan, struct vr_error *err);
+/* Undo the applied ops in reverse, marking each "undone" in the journal as
+ * it goes (an interrupted undo resumes where it stopped). Undo errors do
+ * not stop the walk; they are reported together at the end and the
+ * journal is then kept for `vmrun restore`. The journal is removed when
+ * everything is undone. Test hook: VMRUN_FAULT_AFTER_UNDO=k raises SIGKILL
+ * after the k-th undo step. */
+int engine_undo(struct plan *plan, struct vr_error *err);
+
+/* Undo what a dead vmrun left in /run/vmrun/NAME.json (every op not yet
+ * "undone", "applying" ones included). 0 also when there is nothing to
+ * undo. Callers hold lock_take(NAME); starting a VM whose journal exists
+ * must call this first (vm_prepare does). */
+int engine_restore(const char *name, struct vr_error *err);
+
+/* lock.c: one vmrun per VM. */
+/* Take /run/vmrun/NAME.lock (flock, non-blocking) for the life of this
+ * vmrun and write our pid in it. Fails with "VM 'NAME' is already being
+ * run by vmrun (pid N)" when another vmrun holds it. *fd is the lock. */
+int lock_take(const char *name, int *fd, struct vr_error *err);
+/* Release it and remove the lock file. */
+void lock_release(const char *name, int fd);
+
+/* journal.c: the on-disk record of the host changes of one VM
+ * (/run/vmrun/NAME.json), written before each change, read by restore. */
+/* Replace the journal at abs (unrooted) with every op that was reached
+ * (state != OP_PENDING): type, desc, args, saved and state. Synced to
+ * disk before it returns. */
+int journal_write(const char *abs, const char *name, const struct op *ops,
+		  size_t nops, struct vr_error *err);
+
+/* Read a journal back. Ops get their type from op_type_find(); *ops is
+ * malloc'd (free with journal_ops_free). -ENOENT (err set) when there is
+ * no journal. */
+int journal_read(const char *abs, struct op **ops, size_t *nops,
+		 struct vr_error *err);
+void journal_ops_free(struct op *ops, size_t nops);
+
+int journal_remove(const char *abs, struct vr_error *err);
+
+const char *op_state_name(enum op_state s);
+
+#endif

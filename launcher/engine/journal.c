@@ -1,0 +1,182 @@
+/* journal.c: serialise the reached ops of a plan to /run/vmrun/NAME.json
+ * and read them back, so a new vmrun can undo what a dead one changed. */
+#include "engine/engine.h"
+#include "host/host.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define JOURNAL_VERSION 1
+
+static const char *const state_names[] = {
+	[OP_PENDING] = "pending",
+	[OP_APPLYING] = "applying",
+	[OP_APPLIED] = "applied",
+	[OP_UNDONE] = "undone",
+};
+
+const char *op_state_name(enum op_state s)
+{
+	return s < ARRAY_SIZE(state_names) ? state_names[s] : "?";
+}
+
+static int op_state_parse(const char *s, enum op_state *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(state_names); i++) {
+		if (!strcmp(s, state_names[i])) {
+			*out = (enum op_state)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static json_object *op_to_json(const struct op *op)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "type",
+			       json_object_new_string(op->type->name));
+	json_object_object_add(o, "desc", json_object_new_string(op->desc));
+	json_object_object_add(o, "args", json_object_get(op->args));
+	json_object_object_add(o, "saved", json_object_get(op->saved));
+	json_object_object_add(
+		o, "state", json_object_new_string(op_state_name(op->state)));
+	return o;
+}
+
+int journal_write(const char *abs, const char *name, const struct op *ops,
+		  size_t nops, struct vr_error *err)
+{
+	json_object *root = json_object_new_object();
+	json_object *arr = json_object_new_array();
+	const char *text;
+	int r;
+
+	json_object_object_add(root, "version",
+			       json_object_new_int(JOURNAL_VERSION));
+	json_object_object_add(root, "name", json_object_new_string(name));
+	json_object_object_add(root, "pid", json_object_new_int(getpid()));
+	for (size_t i = 0; i < nops; i++)
+		if (ops[i].state != OP_PENDING)
+			json_object_array_add(arr, op_to_json(&ops[i]));
+	json_object_object_add(root, "ops", arr);
+	text = json_object_to_json_string_ext(
+		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	r = host_write_file(abs, text, strlen(text), 0600, err);
+	json_object_put(root);
+	return r ? vr_error_prefix(err, "journal") : 0;
+}
+
+static json_object *field(json_object *o, const char *key, json_type type)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	if (type == json_type_null)
+		return v;
+	return json_object_is_type(v, type) ? v : NULL;
+}
+
+/* One journal entry back into an op; the journal names what is wrong. */
+static int op_from_json(json_object *o, struct op *op, const char *path,
+			size_t i, struct vr_error *err)
+{
+	json_object *type = field(o, "type", json_type_string);
+	json_object *desc = field(o, "desc", json_type_string);
+	json_object *args = field(o, "args", json_type_object);
+	json_object *saved = field(o, "saved", json_type_null);
+	json_object *state = field(o, "state", json_type_string);
+
+	if (!type || !desc || !args || !state)
+		return vr_errorx(err, EINVAL,
+				 "%s: entry %zu lacks type, desc, args or "
+				 "state: undo it by hand and remove the file",
+				 path, i + 1);
+	op->type = op_type_find(json_object_get_string(type));
+	if (!op->type)
+		return vr_errorx(err, EINVAL,
+				 "%s: entry %zu has type '%s', which this "
+				 "vmrun does not know (written by another "
+				 "version?)",
+				 path, i + 1, json_object_get_string(type));
+	if (op_state_parse(json_object_get_string(state), &op->state))
+		return vr_errorx(err, EINVAL, "%s: entry %zu has state '%s'",
+				 path, i + 1, json_object_get_string(state));
+	op->desc = xstrdup(json_object_get_string(desc));
+	op->args = json_object_get(args);
+	op->saved = json_object_get(saved);
+	return 0;
+}
+
+static int ops_from_json(json_object *root, const char *path, struct op **ops,
+			 size_t *nops, struct vr_error *err)
+{
+	json_object *arr = field(root, "ops", json_type_array);
+	json_object *ver = field(root, "version", json_type_int);
+	size_t n;
+	int r;
+
+	if (!arr || !ver)
+		return vr_errorx(err, EINVAL,
+				 "%s is not a vmrun journal (no version or "
+				 "ops)",
+				 path);
+	if (json_object_get_int(ver) != JOURNAL_VERSION)
+		return vr_errorx(err, EINVAL,
+				 "%s: journal version %d, this vmrun reads %d",
+				 path, json_object_get_int(ver),
+				 JOURNAL_VERSION);
+	n = json_object_array_length(arr);
+	*ops = xcalloc(n ? n : 1, sizeof(**ops));
+	*nops = n;
+	for (size_t i = 0; i < n; i++) {
+		r = op_from_json(json_object_array_get_idx(arr, i), &(*ops)[i],
+				 path, i, err);
+		if (r) {
+			journal_ops_free(*ops, n);
+			*ops = NULL;
+			*nops = 0;
+			return r;
+		}
+	}
+	return 0;
+}
+
+int journal_read(const char *abs, struct op **ops, size_t *nops,
+		 struct vr_error *err)
+{
+	cleanup_free char *path = hostfs_path(abs);
+	json_object *root;
+	int r;
+
+	*ops = NULL;
+	*nops = 0;
+	if (access(path, F_OK) < 0)
+		return vr_error(err, errno, "read %s", path);
+	root = json_object_from_file(path);
+	if (!root)
+		return vr_errorx(err, EINVAL, "%s: %s", path,
+				 json_util_get_last_err());
+	r = ops_from_json(root, path, ops, nops, err);
+	json_object_put(root);
+	return r;
+}
+
+void journal_ops_free(struct op *ops, size_t nops)
+{
+	for (size_t i = 0; i < nops; i++) {
+		free(ops[i].desc);
+		json_object_put(ops[i].args);
+		json_object_put(ops[i].saved);
+	}
+	free(ops);
+}
+
+int journal_remove(const char *abs, struct vr_error *err)
+{
+	return host_remove(abs, err);
+}

@@ -1,0 +1,305 @@
+/* host/host.h: the host as vmrun sees it: every path under the host root,
+ * the read-only view (PCI, IOMMU groups, CPUs, NUMA, QEMU), trust of files,
+ * and starting programs. The index of this folder's public API, by file. */
+#ifndef VMRUN_HOST_HOST_H
+#define VMRUN_HOST_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/base.h"
+#include "profile/profile.h"
+
+/* accounts.c: host groups, under the host root. */
+/* Whether group name exists on the host, and its gid. */
+bool host_group_find(const char *name, gid_t *gid);
+/* The name of group gid, or its number; malloc'd. */
+char *host_group_name(gid_t gid);
+
+/* hostfs.c: every host path goes through the host root (VMRUN_ROOT or
+ * --root), so tests run vmrun against a fake tree built from a fixture. */
+/* Set once by main ("/" when unset). The string is copied. */
+void hostfs_set_root(const char *root);
+const char *hostfs_root(void);
+
+/* Path of a host file: "/sys/bus/pci" becomes ROOT/sys/bus/pci. Only
+ * paths under /sys, /proc, /dev, /run and /etc are the host's own kernel
+ * and runtime interfaces and are rooted; any other path (a disk image, a
+ * romfile, a state folder the user names) is returned unchanged. The
+ * result is malloc'd. */
+char *hostfs_path(const char *abs);
+bool hostfs_is_host_path(const char *abs);
+
+/* Read a whole small file (trailing newline stripped). 0 or -errno. */
+int hostfs_read(const char *abs, char *buf, size_t len, struct vr_error *err);
+/* Read a decimal integer. */
+int hostfs_read_long(const char *abs, long *out, struct vr_error *err);
+/* basename of a symlink target ("driver" -> "vfio-pci"); -ENOENT when the
+ * link is absent. */
+int hostfs_readlink_base(const char *abs, char *buf, size_t len);
+bool hostfs_exists(const char *abs);
+
+/* Find an executable: under the host root for host tools (modprobe,
+ * systemctl) in the usual sbin/bin folders, or on $PATH for bare names
+ * when root is "/". Returns malloc'd path or NULL. */
+char *hostfs_find_tool(const char *name);
+
+/* hostio.c: the one place host files are written and host tools are run.
+ * Every sysfs/procfs/cgroup write of the plan's operations goes through
+ * here. */
+/* Write value to the host file abs (rooted via hostfs_path) the way the
+ * kernel wants attributes written: open(O_WRONLY), ONE write() of the
+ * whole value, close(). No newline is added. 0 or -errno with err set
+ * ("write 'vfio-pci' to /sys/...: No such device"). */
+int host_write(const char *abs, const char *value, struct vr_error *err);
+
+/* vmrun's own runtime files (journal, claims, lock, generated tables)
+ * under /run/vmrun: replace abs atomically with data (temp file in the
+ * same folder, fsync, rename, fsync of the folder), so a crash leaves
+ * either the old or the new content, never half of one. The folder is
+ * created (0700) when missing. */
+int host_write_file(const char *abs, const void *data, size_t len,
+		    unsigned mode, struct vr_error *err);
+/* mkdir -p with mode for the folders created; 0 when it exists. */
+int host_mkdir(const char *abs, unsigned mode, struct vr_error *err);
+/* unlink; 0 when it is already gone. */
+int host_remove(const char *abs, struct vr_error *err);
+/* rmdir when empty; a folder still in use is left alone, silently. */
+void host_rmdir_empty(const char *abs);
+
+/* Run a host tool (found with hostfs_find_tool) with argv (argv[0] is the
+ * tool name, NULL-terminated) via fork/execv, never a shell. When out is
+ * not NULL, the tool's stdout (up to outlen - 1 bytes, trailing newline
+ * stripped) is stored there. Returns the tool's exit status (>= 0) when
+ * it ran, or -errno with err set when it could not be found or started or
+ * was killed by a signal. */
+int host_run(const char *const argv[], char *out, size_t outlen,
+	     struct vr_error *err);
+
+/* host.c: a read-only view of the host, enough to plan: PCI functions,
+ * CPUs, NUMA nodes, hugepages, firmware files, the QEMU binary. */
+#define PCI_CLASS_VGA	     0x0300
+#define PCI_CLASS_AUDIO	     0x0403
+#define PCI_CLASS_BRIDGE_PCI 0x0604
+
+struct host_pci {
+	struct pci_addr addr;
+	unsigned cls; /* base class << 8 | subclass, e.g. 0x0300 */
+	unsigned vendor, device;
+	unsigned sub_vendor, sub_device; /* 0 when none */
+	char driver[64];		 /* "" when unbound */
+	char driver_override[64];	 /* "" when none */
+	int iommu_group;		 /* -1 when no IOMMU */
+	int numa_node;			 /* -1 when unknown */
+	bool boot_vga;
+	bool is_bridge;	       /* header type 1 (PCI-to-PCI) or class 0x0604 */
+	char name[256];	       /* "Vendor Device" from libpci's ID database */
+	char class_name[128];  /* "VGA compatible controller", the same */
+	char reset_method[64]; /* sysfs reset_method ("flr bus"), "" if none */
+};
+
+struct host_node {
+	int id;
+	struct cpulist cpus;
+	uint64_t mem_total, mem_free; /* bytes */
+};
+
+/* One hugepage pool: per node, per size. */
+struct host_hugepool {
+	int node;
+	unsigned long size_kb; /* 2048, 1048576 */
+	long nr, free;
+};
+
+struct host_qemu {
+	char *path; /* resolved binary, NULL when not found */
+	int major, minor, micro;
+};
+
+struct host {
+	struct host_pci *pci;
+	size_t npci;
+	int ncpus;
+	/* [ncpus] core of each CPU: the lowest CPU among its SMT siblings, so
+	 * siblings are equal; -1 for an offline CPU */
+	int *core_of;
+	int threads_per_core;
+	bool cpu_amd; /* AuthenticAMD: topoext for SMT guests */
+	struct host_node *nodes;
+	size_t nnodes;
+	struct host_hugepool *pools;
+	size_t npools;
+	char *ovmf_code, *ovmf_vars; /* first found pair, NULL when none */
+	char *ovmf_code_sb, *ovmf_vars_sb; /* secure-boot pair */
+	struct host_qemu qemu;
+	char cmdline[4096]; /* /proc/cmdline */
+	bool cgroup2;	    /* unified hierarchy at /sys/fs/cgroup */
+	/* /sys/class/dmi/id fields for [smbios] mode = host; NULL if absent */
+	char *dmi_bios_vendor, *dmi_bios_version, *dmi_bios_date;
+	char *dmi_sys_vendor, *dmi_product_name, *dmi_product_version,
+		*dmi_product_serial, *dmi_product_uuid, *dmi_product_sku,
+		*dmi_product_family;
+	char *dmi_board_vendor, *dmi_board_name, *dmi_board_version,
+		*dmi_board_serial;
+	char *dmi_chassis_vendor, *dmi_chassis_version, *dmi_chassis_serial;
+};
+
+/* What host_probe also fills in. Device names cost the parse of the whole
+ * PCI ID database (several ms): a start without passthrough skips it. */
+enum host_probe_flags {
+	HOST_PCI_NAMES = 1 << 0, /* host_pci.name and class_name */
+};
+
+/* Read the host under hostfs_root(). qemu is the profile's binary (NULL
+ * for qemu-system-x86_64 on PATH). Missing optional parts (no IOMMU, no
+ * NUMA, no OVMF) are left empty, not errors. */
+int host_probe(struct host *h, const char *qemu, unsigned flags,
+	       struct vr_error *err);
+void host_free(struct host *h);
+
+/* A "KEY: N kB" field of /proc/meminfo or a node's meminfo ("Node 0 KEY:
+ * N kB"), in kB; -1 when absent. */
+long host_meminfo_kb(const char *text, const char *key);
+
+const struct host_pci *host_pci_find(const struct host *h,
+				     const struct pci_addr *a);
+/* Enumerate PCI functions with libpci (sysfs under the host root). */
+int host_pci_scan(struct host *h, unsigned flags, struct vr_error *err);
+/* Parse `qemu -version` output ("QEMU emulator version 7.2.22 ...") into
+ * q's version numbers. 0, or -EINVAL when it is not there. */
+int host_qemu_parse_version(const char *out, struct host_qemu *q);
+/* The pool for (node, size), or NULL. */
+const struct host_hugepool *host_pool_find(const struct host *h, int node,
+					   unsigned long size_kb);
+
+/* iommu.c: IOMMU groups as passthrough sees them: which functions move
+ * with their group, which ones the host cannot spare, a verdict per group. */
+/* Bridges never leave the host; every other function goes to a guest with
+ * its group or not at all. */
+bool iommu_fn_moves(const struct host_pci *d);
+/* A member that keeps its group from going to a guest: it moves with the
+ * group, the guest does not get it (!taken), and a host driver other than
+ * vfio-pci holds it now. The planner's rule (vfio_plan.c). */
+bool iommu_member_blocks(const struct host_pci *d, bool taken);
+
+/* The GPU that shows the host's console: the boot_vga one, else the only
+ * display controller; NULL when there is none or no way to tell. */
+const struct host_pci *iommu_host_display(const struct host *h);
+/* What the host loses when d goes to a guest ("USB controller", "the
+ * host's display GPU"), or NULL when it is an ordinary endpoint. The
+ * extra functions of a guest GPU (its USB-C port, audio) go with the card
+ * and are not counted. */
+const char *iommu_fn_critical(const struct host *h, const struct host_pci *d);
+/* Part of the machine itself (host and ISA bridges, SMBus, platform
+ * peripherals): never a passthrough candidate. */
+bool iommu_fn_platform(const struct host_pci *d);
+
+enum iommu_verdict {
+	IOMMU_BRIDGES_ONLY, /* nothing but bridges: nothing to pass */
+	IOMMU_PLATFORM,	    /* only platform functions: stays with the host */
+	IOMMU_READY,	    /* one device (all its functions): goes alone */
+	IOMMU_SIBLINGS,	    /* several devices, all of which must go along */
+	IOMMU_SHARED,	    /* also holds devices the host needs */
+};
+
+struct iommu_group {
+	int id;
+	enum iommu_verdict verdict;
+	const struct host_pci **fn; /* members, bridges too, address order */
+	size_t nfn;
+	/* SIBLINGS: every member that moves; SHARED: the host-critical ones */
+	const struct host_pci **list;
+	size_t nlist;
+};
+
+/* Judge group id of h (members are pointers into h). */
+void iommu_group_judge(const struct host *h, int id, struct iommu_group *g);
+void iommu_group_free(struct iommu_group *g);
+/* The distinct group ids of h, ascending (malloc'd, NULL when none). */
+size_t iommu_group_ids(const struct host *h, int **ids);
+
+/* "ready", "siblings", "shared", "platform", "bridges" (JSON). */
+const char *iommu_verdict_key(enum iommu_verdict v);
+/* The verdict as a sentence: "ready to pass through alone", "shared with
+ * host-critical devices: 0000:02:00.0 (USB controller), ..." (malloc'd). */
+char *iommu_verdict_text(const struct host *h, const struct iommu_group *g);
+
+/* trust.c: vmrun runs as root and a profile is code. Before a profile is
+ * used, it and the files it names that run or reach QEMU must be files
+ * only root and the person running vmrun can change. Pure checks (stat).
+ *
+ * The rule, for the file and for every folder a lookup of its path goes
+ * through (each symlink followed, its target checked the same way):
+ * - its owner is root or the invoking user (SUDO_UID, else PKEXEC_UID,
+ *   else the real uid): an owner can always chmod and write;
+ * - not writable by others (o+w), nor by a group with other members
+ *   (g+w is fine only for gid 0 or the invoking user's own private group,
+ *   named like the user, listing no other member);
+ * - no POSIX access ACL whose mask allows writing (named users or groups
+ *   may then write);
+ * - a folder others can write is still fine when it is sticky (like /tmp)
+ *   and the entry looked up in it is owned by root or the invoking user:
+ *   the sticky bit stops others from renaming or removing that entry.
+ * Checked: the profile (before it is parsed), [vm] qemu when it is a path,
+ * the [hooks] programs (run as root), [pci.*] romfile and [acpi] table
+ * files (handed to the guest's firmware). Disks, firmware and the OVMF
+ * vars only reach the guest, not the host, and are not checked. */
+enum trust_mode {
+	TRUST_ENFORCE, /* refuse (run, prepare): the default */
+	TRUST_WARN,    /* warn and go on (--dry-run, --print-argv) */
+	TRUST_OFF,     /* --trust: no checks */
+};
+
+void trust_set_mode(enum trust_mode mode);
+enum trust_mode trust_get_mode(void);
+
+/* The person who ran vmrun: SUDO_UID, else PKEXEC_UID, else getuid(). */
+uid_t trust_invoking_uid(void);
+
+/* Append one line per problem of path to out, each naming role ("the
+ * profile", "[hooks] pre-start"), the path, what is wrong and the fix.
+ * uid is the trusted non-root user. A path that does not exist adds
+ * nothing (whoever opens it reports that). Returns the lines added. */
+size_t trust_path_problems(const char *path, const char *role, uid_t uid,
+			   struct strv *out);
+
+/* The profile file itself, before it is parsed. */
+int trust_check_profile_file(const char *path, struct vr_error *err);
+/* The files the parsed profile names (see above). */
+int trust_check_profile(const struct profile *p, struct vr_error *err);
+
+/* process.c: the programs vmrun starts (QEMU, swtpm, hooks): fork/exec
+ * without a shell, exec errors reported back, and the "process" op that
+ * makes sure a recorded child is gone before the host is given back. */
+struct spawn {
+	const char *path;      /* program; a bare name is looked up in PATH */
+	char *const *argv;     /* argv[0] included, NULL-terminated */
+	int pass_fd;	       /* becomes fd 3 in the child; -1 for none */
+	int out_fd;	       /* stdout and stderr; -1 to inherit */
+	bool own_pgrp;	       /* not signalled by the terminal's ^C */
+	bool die_with_parent;  /* SIGTERM when vmrun dies */
+	uint64_t memlock;      /* RLIMIT_MEMLOCK, 0 = unchanged */
+	bool memlock_optional; /* fine if refused while the program
+				    * has CAP_IPC_LOCK (it stays root) */
+	const char *cgroup;    /* host cgroup folder to join, or NULL */
+	char *const *env;      /* extra NAME=VALUE entries, or NULL */
+	const char *cwd;       /* working folder, or NULL (unchanged) */
+};
+
+/* Start the program; 0 and *pid, or the reason it could not be started
+ * (exec errors included: they come back through a pipe). */
+int proc_spawn(const struct spawn *s, pid_t *pid, struct vr_error *err);
+
+/* Run to completion (hooks): the exit status, or -errno. */
+int proc_run(const struct spawn *s, struct vr_error *err);
+
+/* Field 22 of /proc/PID/stat: with the pid it names one process for good
+ * (pids are reused). -ESRCH when there is no such process. */
+int proc_starttime(pid_t pid, unsigned long long *out);
+
+/* pidfd_open(2); -errno when the kernel lacks it. */
+int proc_pidfd(pid_t pid);
+
+#endif

@@ -1,0 +1,211 @@
+/* ops/ops.h: every host change with its planner (vfio, claims, consoles,
+ * hugepages, cpusets, IRQs, Looking Glass, network, run-as, ACPI, files) and
+ * the planner of a whole VM. The index of this folder's public API, by file. */
+#ifndef VMRUN_OPS_OPS_H
+#define VMRUN_OPS_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/base.h"
+#include "profile/profile.h"
+#include "host/host.h"
+#include "engine/engine.h"
+
+/* acpi.c: the fake-battery SSDT vmrun hands to QEMU with -acpitable, for
+ * laptop GPU drivers that refuse to run without a battery. */
+/* A complete AML table (header with a correct checksum); caller frees. */
+uint8_t *acpi_battery_ssdt(size_t *len);
+
+/* claim.c: which VM uses which host PCI function. A claim is a file
+ * /run/vmrun/claims/BDF holding "NAME PID", valid while that pid lives. */
+/* 0 when bdf is free for VM vm (no claim, a stale one, or vm's own);
+ * -EBUSY with "BDF is in use by VM 'other' (vmrun pid N): stop it first
+ * (vmrun stop other)" when a live vmrun of another VM holds it. */
+int claim_check(const char *bdf, const char *vm, struct vr_error *err);
+
+/* Add the op that claims bdf for vm (journaled, released on undo). */
+void claim_plan(struct plan *plan, const char *bdf, const char *vm);
+
+extern const struct op_type claim_op;
+
+/* file.c: the "file" op: a file vmrun generates for one run (the
+ * fake-battery SSDT), created by apply and removed by undo. */
+/* Add an op that creates abs (a host path, e.g. under /run/vmrun) with
+ * these bytes and mode; the content travels hex-encoded in the journal. */
+void file_plan(struct plan *plan, const char *abs, const void *data, size_t len,
+	       unsigned mode, const char *what);
+
+extern const struct op_type file_op_write;
+extern const struct op_type file_op_cleanup;
+
+/* console.c: what a host gives up when its boot GPU or only GPU goes to a
+ * guest: display manager units, vtconsoles, efifb; and remove-rescan. */
+/* Add, in this order: stop-unit per [host] stop-units, vtconsole-unbind
+ * per bound vtconsole and efifb-unbind (when unbind-vtconsoles /
+ * unbind-efifb say yes, or auto and a boot GPU is passed through), and
+ * pci-remove-rescan per device with reset = remove-rescan. Warns about a
+ * boot GPU. Pure. */
+int console_plan(struct plan *plan, const struct profile *p,
+		 const struct host *h, struct vr_error *err);
+
+extern const struct op_type console_op_stop_unit, console_op_vtconsole,
+	console_op_efifb, console_op_remove_rescan;
+
+/* cpuset.c: CPU isolation: host tasks confined to the host CPUs, QEMU in a
+ * cgroup of its own, host IRQs steered off the guest's CPUs; all undone. */
+/* Where QEMU's own cgroup lives (unrooted), under machine.slice as a
+ * systemd host expects guests to be. */
+#define CPUSET_CGROUP_ROOT   "/sys/fs/cgroup"
+#define CPUSET_MACHINE_SLICE "/sys/fs/cgroup/machine.slice"
+
+/* Check vcpu-pin and emulator-pin against the host (errors for CPUs it
+ * does not have, warnings for pinning that hurts), and with [cpu] isolate
+ * plan the cgroup, slice and IRQ ops (sets plan->paths.cgroup). */
+int cpuset_plan(struct plan *plan, const struct profile *p,
+		const struct host *h, struct vr_error *err);
+
+/* The ops, for the engine's registry. */
+extern const struct op_type cgroup_op_slice;	  /* "cpuset" */
+extern const struct op_type cgroup_op_controller; /* "cgroup-controller" */
+extern const struct op_type cgroup_op_qemu;	  /* "cgroup" */
+extern const struct op_type irq_op_affinity;	  /* "irq-affinity" */
+
+/* Pure set math on CPU lists, exposed for the unit tests. out is sorted
+ * and owned by the caller. cpuset_online: the host's online CPUs. */
+void cpuset_online(const struct host *h, struct cpulist *out);
+void cpuset_minus(const struct cpulist *a, const struct cpulist *b,
+		  struct cpulist *out);
+void cpuset_union(const struct cpulist *a, const struct cpulist *b,
+		  struct cpulist *out);
+bool cpuset_intersects(const struct cpulist *a, const struct cpulist *b);
+/* Same CPUs, in any order. */
+bool cpuset_equal(const struct cpulist *a, const struct cpulist *b);
+/* Same set, as kernel list text ("0-3,8"; "" is the empty set). */
+bool cpuset_equal_text(const char *a, const char *b);
+/* The kernel's hex mask syntax ("303", "1,00000003"); caller frees. */
+char *cpuset_mask_format(const struct cpulist *cl);
+/* Warnings about pinning that works but hurts (SMT cores split between
+ * guest and host, guest SMT siblings on different host cores, emulator
+ * CPUs shared with vCPUs); each one is added to warnings. */
+void cpuset_pin_warnings(const struct profile *p, const struct host *h,
+			 struct strv *warnings);
+
+/* hugepages.c: guest RAM on hugepages: the planner that picks the NUMA node,
+ * the pool and the hugetlbfs folder, and the ops that reserve and release. */
+/* The host NUMA node guest memory comes from: [memory] numa-node, or with
+ * auto the node of the first passed-through device that has one, else 0.
+ * The QEMU argv binds host-nodes to the same node. */
+int hugepages_node(const struct profile *p, const struct host *h);
+/* The same, but -1 when nothing names a node (auto without a device). */
+int hugepages_node_known(const struct profile *p, const struct host *h);
+/* The node guest RAM is bound to, decided once for the plan and the argv:
+ * hugepages_node() with hugepages, else hugepages_node_known(). */
+int hugepages_guest_node(const struct profile *p, const struct host *h);
+
+/* Plan the hugepage reservation, the hugetlbfs mount and the per-VM folder
+ * (sets plan->paths.hugepage_dir). Nothing without [memory] hugepages.
+ * Refuses what cannot work before anything changes: no such pool, no such
+ * node, memory not a whole number of pages, more than the node holds. */
+int hugepages_plan(struct plan *plan, const struct profile *p,
+		   const struct host *h, struct vr_error *err);
+
+/* Part of hugepages_plan: find or mount a hugetlbfs of size_kb pages and
+ * plan the per-VM folder in it. */
+int hugetlbfs_plan_folder(struct plan *plan, const struct profile *p,
+			  unsigned long size_kb, struct vr_error *err);
+
+/* The ops, for the engine's registry. */
+extern const struct op_type hugepages_op_reserve; /* "hugepages" */
+extern const struct op_type hugetlbfs_op_mount;	  /* "hugetlbfs-mount" */
+extern const struct op_type hugetlbfs_op_dir;	  /* "hugepage-dir" */
+
+/* Pure parts, exposed for the unit tests. */
+
+/* Mount point of a usable hugetlbfs mount of size_kb pages in a
+ * /proc/mounts stream (a mount without pagesize= has default_kb pages;
+ * read-only or size-limited mounts are skipped). malloc'd or NULL. */
+char *hugetlbfs_mount_find(FILE *mounts, unsigned long size_kb,
+			   unsigned long default_kb);
+/* Pages to add to nr_hugepages so that need pages are free. */
+long hugepages_shortfall(long free, long need);
+/* "2 MiB", "1 GiB", "10.2 GiB" for messages. */
+void hugepages_format_size(uint64_t bytes, char *buf, size_t len);
+/* The message of a reservation that fell short; malloc'd. */
+char *hugepages_short_message(int node, unsigned long size_kb, long need,
+			      long got, long node_free_kb, long avail_kb);
+
+/* looking_glass.c: the Looking Glass shared memory: a /dev/shm file made
+ * with the right size, owner, group and mode before QEMU starts and removed
+ * after, or a kvmfr device checked for size. */
+/* Plan the shm file (or the kvmfr size check). Resolves owner and group
+ * now, so a missing user or group fails before anything changes. */
+int looking_glass_plan(struct plan *plan, const struct profile *p,
+		       struct vr_error *err);
+
+extern const struct op_type looking_glass_op_shm, looking_glass_op_kvmfr;
+
+/* net.c: bridged networks: vmrun creates the guest's tap device, attaches
+ * it to the bridge before QEMU starts, and deletes it after. */
+/* One "tap" op per [net.*] with mode = bridge; the bridge must exist. */
+int net_plan(struct plan *plan, const struct profile *p, struct vr_error *err);
+
+extern const struct op_type net_op_tap;
+
+/* runas.c: what [vm] run-as needs. QEMU opens its devices and files as
+ * root, then drops to the user (-runas); the host files it may open later
+ * are handed to that user for the run and given back after (journaled
+ * "chown" ops), and the VM's own persistent files become that user's. */
+/* Resolve [vm] run-as now (a missing user fails before any change) and
+ * plan a chown of /dev/vfio/N of each passed-through group and of the
+ * per-VM hugetlbfs folder. The Looking Glass shm file is left as
+ * looking_glass.c makes it: QEMU maps it before it drops privileges and
+ * keeps the fd. */
+int runas_plan(struct plan *plan, const struct profile *p, const struct host *h,
+	       struct vr_error *err);
+
+/* Make a persistent VM file (abs, rooted) the run-as user's, and with
+ * tree, the regular files directly in that folder too (swtpm's state).
+ * Not undone: they are the VM's own files. Symlinks and files with other
+ * hard links are refused, so a user who could write the folder cannot
+ * have root chown something else. 0 without run-as. */
+int runas_own(const struct profile *p, const char *abs, bool tree,
+	      struct vr_error *err);
+
+extern const struct op_type runas_op_chown;
+
+/* vfio.c: hand host PCI functions to vfio-pci for the guest and give them
+ * back to their own drivers after; the IOMMU group checks that come first. */
+/* Check every [pci.*] device (exists, not a bridge, has an IOMMU group
+ * whose other members the host is not using, claimed by no other running
+ * VM), then add the ops: modprobe vfio-pci when it is not loaded, a claim
+ * per device, a vfio-bind per device. Pure; all problems are reported
+ * together. */
+int vfio_plan(struct plan *plan, const struct profile *p, const struct host *h,
+	      struct vr_error *err);
+
+/* Wait (up to VMRUN_VFIO_TIMEOUT_MS, default 5000 ms) for the driver of
+ * bdf to be want ("" = none). 0, or -ETIMEDOUT with the driver it has in
+ * now (cur, "" for none). */
+int vfio_wait_driver(const char *bdf, const char *want, char *cur,
+		     size_t curlen);
+
+extern const struct op_type vfio_op_bind, vfio_op_modprobe;
+
+/* child.c: a started child as a host change. */
+/* Plan an op that records a started child: undoing it terminates the
+ * process (SIGTERM, then SIGKILL after grace_ms) if it still runs. */
+void child_plan_record(struct plan *plan, const char *what, pid_t pid,
+		       int grace_ms);
+extern const struct op_type child_op;
+
+/* planner.c: the whole VM. */
+/* Pure: no host change. Reads only through the host view. Every op
+ * planner above in the order the changes are applied, then the QEMU argv
+ * built with what they decided (the memory node, the tap names). */
+int planner_build(const struct profile *p, const struct host *h,
+		  struct plan *plan, struct vr_error *err);
+
+#endif

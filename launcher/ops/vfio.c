@@ -1,0 +1,230 @@
+/* vfio.c: the vfio-bind and modprobe ops: move one PCI function to
+ * vfio-pci the way libvirt does, but verify each step and undo it. */
+#include "ops/ops.h"
+#include "host/host.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define VFIO_DRIVER   "vfio-pci"
+#define DRIVERS_PROBE "/sys/bus/pci/drivers_probe"
+
+static long vfio_timeout_ms(void)
+{
+	const char *v = getenv("VMRUN_VFIO_TIMEOUT_MS");
+	long ms = v && *v ? strtol(v, NULL, 10) : 0;
+
+	return ms > 0 ? ms : 5000;
+}
+
+/* "5 s" or "250 ms", for messages. */
+static char *timeout_text(long ms)
+{
+	if (ms % 1000 == 0)
+		return xasprintf("%ld s", ms / 1000);
+	return xasprintf("%ld ms", ms);
+}
+
+static void driver_of(const char *bdf, char *buf, size_t len)
+{
+	cleanup_free char *link =
+		xasprintf("/sys/bus/pci/devices/%s/driver", bdf);
+
+	if (hostfs_readlink_base(link, buf, len))
+		buf[0] = '\0';
+}
+
+int vfio_wait_driver(const char *bdf, const char *want, char *cur,
+		     size_t curlen)
+{
+	const struct timespec step = {0, 10 * 1000 * 1000};
+	long left = vfio_timeout_ms();
+
+	for (;;) {
+		driver_of(bdf, cur, curlen);
+		if (!strcmp(cur, want))
+			return 0;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		nanosleep(&step, NULL);
+		left -= 10;
+	}
+}
+
+static int dev_attr(const char *bdf, const char *attr, char *buf, size_t len,
+		    struct vr_error *err)
+{
+	cleanup_free char *abs =
+		xasprintf("/sys/bus/pci/devices/%s/%s", bdf, attr);
+
+	return hostfs_read(abs, buf, len, err);
+}
+
+static int bind_save(struct op *op, struct vr_error *err)
+{
+	const char *bdf = op_arg(op, "bdf");
+	char drv[64], ovr[64];
+	int r;
+
+	r = dev_attr(bdf, "driver_override", ovr, sizeof(ovr), err);
+	if (r)
+		return vr_error_prefix(err, "%s is not on the PCI bus", bdf);
+	/* The kernel shows an unset override as "(null)". */
+	if (!strcmp(ovr, "(null)"))
+		ovr[0] = '\0';
+	driver_of(bdf, drv, sizeof(drv));
+	op->saved = json_object_new_object();
+	json_object_object_add(op->saved, "driver",
+			       json_object_new_string(drv));
+	json_object_object_add(op->saved, "driver_override",
+			       json_object_new_string(ovr));
+	return 0;
+}
+
+static int write_attr(const char *bdf, const char *attr, const char *value,
+		      struct vr_error *err)
+{
+	cleanup_free char *abs =
+		xasprintf("/sys/bus/pci/devices/%s/%s", bdf, attr);
+
+	return host_write(abs, value, err);
+}
+
+/* The probe write fails when no driver takes the device; the wait that
+ * follows says what the device ended up with, the write's error why. */
+static int probe_and_wait(const char *bdf, const char *want, const char *how,
+			  struct vr_error *err)
+{
+	cleanup_free char *t = timeout_text(vfio_timeout_ms());
+	struct vr_error perr = {0};
+	char cur[64];
+
+	host_write(DRIVERS_PROBE, bdf, &perr);
+	if (!vfio_wait_driver(bdf, want, cur, sizeof(cur)))
+		return 0;
+	return vr_errorx(err, EIO,
+			 "%s did not %s %s within %s (driver: %s)%s%s; "
+			 "check dmesg",
+			 bdf, how, want, t, cur[0] ? cur : "none",
+			 perr.code ? ": " : "", perr.msg);
+}
+
+static int bind_apply(struct op *op, struct vr_error *err)
+{
+	const char *bdf = op_arg(op, "bdf");
+	const char *drv = op_saved(op, "driver");
+	char cur[64];
+	int r;
+
+	/* Already on vfio-pci (the user's own setup): leave it, and undo
+	 * leaves it there too. */
+	if (!drv || !strcmp(drv, VFIO_DRIVER))
+		return 0;
+	/* driver_override, never new_id: new_id would also grab every
+	 * identical card the host still uses. */
+	r = write_attr(bdf, "driver_override", VFIO_DRIVER, err);
+	if (r)
+		return r;
+	driver_of(bdf, cur, sizeof(cur));
+	if (cur[0] && strcmp(cur, VFIO_DRIVER)) {
+		r = write_attr(bdf, "driver/unbind", bdf, err);
+		if (r)
+			return vr_error_prefix(err, "unbind %s from %s", bdf,
+					       cur);
+	}
+	return probe_and_wait(bdf, VFIO_DRIVER, "bind to", err);
+}
+
+/* Safe at any point of a cut-short apply: each step looks at where the
+ * device is now, not at where apply should have left it. */
+static int bind_undo(struct op *op, struct vr_error *err)
+{
+	const char *bdf = op_arg(op, "bdf");
+	const char *drv = op_saved(op, "driver");
+	const char *ovr = op_saved(op, "driver_override");
+	char cur[64];
+	int r;
+
+	if (!drv || !strcmp(drv, VFIO_DRIVER))
+		return 0;
+	/* Our claim went stale when we died and another VM took the device
+	 * over: it is that VM's now, and goes back when it stops. */
+	r = claim_check(bdf, op_arg(op, "vm"), err);
+	if (r)
+		return r;
+	r = write_attr(bdf, "driver_override", ovr && *ovr ? ovr : "\n", err);
+	if (r)
+		return r;
+	driver_of(bdf, cur, sizeof(cur));
+	if (!strcmp(cur, VFIO_DRIVER)) {
+		r = host_write("/sys/bus/pci/drivers/" VFIO_DRIVER "/unbind",
+			       bdf, err);
+		if (r)
+			return r;
+		cur[0] = '\0';
+	}
+	/* Bound to something already (its own driver, as apply had not
+	 * unbound it yet), or unbound before we came: done. */
+	if (cur[0] || !drv[0])
+		return 0;
+	r = probe_and_wait(bdf, drv, "go back to", err);
+	if (r)
+		vr_error_append(err,
+				"to retry by hand: echo %s > "
+				"/sys/bus/pci/drivers/%s/bind",
+				bdf, drv);
+	return r;
+}
+
+const struct op_type vfio_op_bind = {
+	.name = "vfio-bind",
+	.save = bind_save,
+	.apply = bind_apply,
+	.undo = bind_undo,
+};
+OP_TYPE_REGISTER(vfio_op_bind);
+
+static int modprobe_save(struct op *op, struct vr_error *err)
+{
+	(void)err;
+	op->saved = json_object_new_object();
+	return 0;
+}
+
+static int modprobe_apply(struct op *op, struct vr_error *err)
+{
+	const char *mod = op_arg(op, "module");
+	const char *argv[] = {"modprobe", mod, NULL};
+	cleanup_free char *dir =
+		xasprintf("/sys/bus/pci/drivers/%s", op_arg(op, "driver"));
+	int r;
+
+	if (hostfs_exists(dir))
+		return 0;
+	r = host_run(argv, NULL, 0, err);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return vr_errorx(err, EIO,
+				 "modprobe %s failed (exit status %d): is the "
+				 "module built for this kernel (uname -r)?",
+				 mod, r);
+	if (!hostfs_exists(dir))
+		return vr_errorx(err, ENOENT,
+				 "modprobe %s succeeded but %s did not "
+				 "appear",
+				 mod, dir);
+	return 0;
+}
+
+/* The module stays loaded: unloading it could pull it from under another
+ * VM, and an idle vfio-pci holds nothing. */
+const struct op_type vfio_op_modprobe = {
+	.name = "modprobe",
+	.save = modprobe_save,
+	.apply = modprobe_apply,
+	.undo = op_nothing,
+};
+OP_TYPE_REGISTER(vfio_op_modprobe);

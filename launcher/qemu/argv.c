@@ -1,0 +1,549 @@
+/* argv.c: the QEMU command line for a profile, modelled on what
+ * libvirt generates for the same VM: machine, firmware, CPU, memory. */
+#include "qemu/qemu.h"
+#include "host/host.h"
+#include "qemu/build.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void qb_add(struct qemu_build *b, const char *opt, const char *val)
+{
+	strv_add(b->argv, opt);
+	strv_add(b->argv, val);
+}
+
+void qb_addf(struct qemu_build *b, const char *opt, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	qb_add(b, opt, s);
+	free(s);
+}
+
+void qb_json(struct qemu_build *b, const char *opt, json_object *o)
+{
+	qb_add(b, opt,
+	       json_object_to_json_string_ext(
+		       o, JSON_C_TO_STRING_PLAIN |
+				  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+int qb_check_text(struct qemu_build *b, const char *what, const char *s)
+{
+	for (const char *c = s; *c; c++)
+		if (iscntrl((unsigned char)*c))
+			return vr_errorx(b->err, EINVAL,
+					 "%s contains a control character "
+					 "(0x%02x); QEMU options cannot carry "
+					 "it: remove it",
+					 what, (unsigned char)*c);
+	return 0;
+}
+
+char *qb_opt_path(const char *path)
+{
+	cleanup_free char *rooted = hostfs_path(path);
+
+	return qemu_opt_escape(rooted);
+}
+
+json_object *qb_device(const char *driver, const char *id)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "driver", json_object_new_string(driver));
+	if (id)
+		json_object_object_add(o, "id", json_object_new_string(id));
+	return o;
+}
+
+/* -cpu is split on every comma by QEMU (no ",," escape there), so what
+ * lands in it must be a plain token. */
+static int check_cpu_token(struct qemu_build *b, const char *what,
+			   const char *s, const char *extra)
+{
+	if (!*s)
+		return vr_errorx(b->err, EINVAL, "%s is empty", what);
+	for (const char *c = s; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("-_.", *c) &&
+		    !strchr(extra, *c))
+			return vr_errorx(b->err, EINVAL,
+					 "%s '%s' contains '%c', which QEMU's "
+					 "-cpu option cannot carry",
+					 what, s, *c);
+	return 0;
+}
+
+static int add_name(struct qemu_build *b)
+{
+	const struct profile *p = b->p;
+	cleanup_free char *name = qemu_opt_escape(p->vm.name);
+	int r = qb_check_text(b, "[vm] name", p->vm.name);
+
+	if (r)
+		return r;
+	if (b->h->qemu.major && b->h->qemu.major < 7)
+		return vr_errorx(b->err, ENOTSUP,
+				 "QEMU %d.%d is too old: vmrun needs QEMU 7.0 "
+				 "or later (JSON -device and -netdev)",
+				 b->h->qemu.major, b->h->qemu.minor);
+	/* debug-threads names vCPU threads, which pinning looks for. */
+	qb_addf(b, "-name", "guest=%s,debug-threads=on", name);
+	strv_add(b->argv, "-S");
+	qb_add(b, "-msg", "timestamp=on");
+	return 0;
+}
+
+static void add_pflash(struct qemu_build *b, int unit, const char *file,
+		       bool ro)
+{
+	cleanup_free char *rooted = hostfs_path(file);
+	char storage[32], format[32];
+	json_object *o;
+
+	snprintf(storage, sizeof(storage), "pflash%d-storage", unit);
+	snprintf(format, sizeof(format), "pflash%d-format", unit);
+	o = json_object_new_object();
+	json_object_object_add(o, "driver", json_object_new_string("file"));
+	json_object_object_add(o, "filename", json_object_new_string(rooted));
+	json_object_object_add(o, "node-name", json_object_new_string(storage));
+	json_object_object_add(o, "read-only", json_object_new_boolean(ro));
+	qb_json(b, "-blockdev", o);
+	o = json_object_new_object();
+	json_object_object_add(o, "node-name", json_object_new_string(format));
+	json_object_object_add(o, "read-only", json_object_new_boolean(ro));
+	json_object_object_add(o, "driver", json_object_new_string("raw"));
+	json_object_object_add(o, "file", json_object_new_string(storage));
+	qb_json(b, "-blockdev", o);
+}
+
+static int add_firmware(struct qemu_build *b)
+{
+	const struct profile_firmware *fw = &b->p->firmware;
+	const char *code = fw->code;
+
+	if (fw->type != FW_OVMF)
+		return 0;
+	if (!code)
+		code = fw->secure_boot ? b->h->ovmf_code_sb : b->h->ovmf_code;
+	if (!code)
+		return vr_errorx(b->err, ENOENT,
+				 "no OVMF firmware found: install the ovmf "
+				 "package or set [firmware] code");
+	if (!b->paths->vars)
+		return vr_errorx(b->err, EINVAL,
+				 "no OVMF vars file: set [firmware] vars");
+	add_pflash(b, 0, code, true);
+	add_pflash(b, 1, b->paths->vars, false);
+	return 0;
+}
+
+static int add_machine(struct qemu_build *b)
+{
+	const struct profile *p = b->p;
+	const char *m = p->vm.machine ? p->vm.machine : "q35";
+	bool ovmf = p->firmware.type == FW_OVMF;
+	bool sb = ovmf && p->firmware.secure_boot;
+	int r = check_cpu_token(b, "[vm] machine", m, "");
+
+	if (r)
+		return r;
+	qb_addf(b, "-machine",
+		"%s,usb=off,vmport=off,%sdump-guest-core=off,"
+		"memory-backend=pc.ram%s,hpet=%s",
+		m, sb ? "smm=on," : "",
+		ovmf ? ",pflash0=pflash0-format,pflash1=pflash1-format" : "",
+		p->clock.hpet ? "on" : "off");
+	qb_add(b, "-accel", p->vm.accel == ACCEL_KVM ? "kvm" : "tcg");
+	return 0;
+}
+
+/* Hyper-V features TCG cannot give a guest: QEMU 7.2 refuses hv-vpindex
+ * under TCG, the next ones need it (QEMU's hyperv.rst), and the evmcs
+ * family describes KVM's nested VMX, which TCG does not have. */
+static const char *const tcg_hv_refused[] = {
+	"vpindex", "synic",	  "stimer",	  "stimer-direct",
+	"ipi",	   "tlbflush",	  "tlbflush-ext", "tlbflush-direct",
+	"evmcs",   "emsr-bitmap",
+};
+
+static bool tcg_refuses(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tcg_hv_refused); i++)
+		if (!strcmp(name, tcg_hv_refused[i]))
+			return true;
+	return false;
+}
+
+static int cpu_add_hyperv(struct qemu_build *b, struct strv *f)
+{
+	const struct profile_hyperv *hv = &b->p->hyperv;
+	bool tcg = b->p->vm.accel == ACCEL_TCG;
+	cleanup_free char *dropped = xstrdup("");
+	int r;
+
+	for (size_t i = 0; i < hv->nfeatures; i++) {
+		const struct hv_feature *hf = &hv->features[i];
+
+		r = check_cpu_token(b, "[hyperv] enlightenment", hf->name, "");
+		if (!r && hf->value)
+			r = check_cpu_token(b, "[hyperv] enlightenment value",
+					    hf->value, "");
+		if (r)
+			return r;
+		if (tcg && tcg_refuses(hf->name)) {
+			char *d = xasprintf("%s%s%s", dropped,
+					    *dropped ? "," : "", hf->name);
+
+			free(dropped);
+			dropped = d;
+			continue;
+		}
+		strv_addf(f, "hv-%s=%s", hf->name,
+			  hf->value ? hf->value : "on");
+	}
+	if (*dropped)
+		strv_addf(b->warnings,
+			  "accel = tcg: Hyper-V enlightenments %s left out "
+			  "(TCG cannot provide them)",
+			  dropped);
+	if (hv->vendor_id) {
+		r = check_cpu_token(b, "[hyperv] vendor-id", hv->vendor_id,
+				    " !#$%&()*+/:;<=>?@[]^{|}~");
+		if (r)
+			return r;
+		strv_addf(f, "hv-vendor-id=%s", hv->vendor_id);
+	}
+	return 0;
+}
+
+static int add_cpu(struct qemu_build *b)
+{
+	const struct profile_cpu *c = &b->p->cpu;
+	bool tcg = b->p->vm.accel == ACCEL_TCG;
+	const char *model = c->model ? c->model : "host";
+	struct strv f = {0};
+	cleanup_free char *joined = NULL;
+	int r = check_cpu_token(b, "[cpu] model", model, "");
+
+	if (r)
+		return r;
+	if (tcg && !strcmp(model, "host")) {
+		strv_add(b->warnings, "accel = tcg cannot run [cpu] model = "
+				      "host: using 'max'");
+		model = "max";
+	}
+	strv_add(&f, model);
+	/* AMD hosts report SMT siblings to the guest only with topoext;
+	 * TCG does not implement it. */
+	if (b->h->cpu_amd && c->threads > 1 && !tcg)
+		strv_add(&f, "topoext=on");
+	r = cpu_add_hyperv(b, &f);
+	if (!r && c->hide_hypervisor) {
+		strv_add(&f, "kvm=off");
+		strv_add(&f, "hypervisor=off");
+	}
+	joined = xstrdup(f.v[0]);
+	for (size_t i = 1; !r && i < f.n; i++) {
+		char *s = xasprintf("%s,%s", joined, f.v[i]);
+
+		free(joined);
+		joined = s;
+	}
+	strv_free(&f);
+	if (r)
+		return r;
+	qb_add(b, "-cpu", joined);
+	if (b->p->firmware.type == FW_OVMF && b->p->firmware.secure_boot)
+		qb_add(b, "-global",
+		       "driver=cfi.pflash01,property=secure,"
+		       "value=on");
+	return 0;
+}
+
+/* The node guest RAM is bound to, or -1, as the planner decided it
+ * (hugepages_guest_node()); it must be one the host has. */
+static int memory_node(struct qemu_build *b, int *node)
+{
+	*node = b->mem_node;
+	if (*node < 0 || !b->h->nnodes)
+		return 0;
+	for (size_t i = 0; i < b->h->nnodes; i++)
+		if (b->h->nodes[i].id == *node)
+			return 0;
+	return vr_errorx(b->err, ENOENT,
+			 "[memory] numa-node %d: the host has no such NUMA "
+			 "node (it has %zu); pick one of its nodes or auto",
+			 *node, b->h->nnodes);
+}
+
+static json_object *memory_backend(struct qemu_build *b)
+{
+	const struct profile *p = b->p;
+	enum hugepages hp = p->memory.hugepages;
+	uint64_t page = hp == HUGEPAGES_1G ? GIB : 2 * MIB;
+	json_object *o = json_object_new_object();
+	const char *type = "memory-backend-ram";
+	cleanup_free char *dir = NULL;
+
+	if (hp != HUGEPAGES_NONE)
+		type = b->paths->hugepage_dir ? "memory-backend-file"
+					      : "memory-backend-memfd";
+	json_object_object_add(o, "qom-type", json_object_new_string(type));
+	json_object_object_add(o, "id", json_object_new_string("pc.ram"));
+	if (hp != HUGEPAGES_NONE && b->paths->hugepage_dir) {
+		dir = hostfs_path(b->paths->hugepage_dir);
+		json_object_object_add(o, "mem-path",
+				       json_object_new_string(dir));
+	} else if (hp != HUGEPAGES_NONE) {
+		json_object_object_add(o, "hugetlb",
+				       json_object_new_boolean(true));
+		json_object_object_add(o, "hugetlbsize",
+				       json_object_new_int64((int64_t)page));
+	}
+	if (hp != HUGEPAGES_NONE)
+		json_object_object_add(o, "prealloc",
+				       json_object_new_boolean(true));
+	json_object_object_add(o, "size",
+			       json_object_new_int64((int64_t)p->vm.memory));
+	return o;
+}
+
+static int add_memory(struct qemu_build *b)
+{
+	const struct profile *p = b->p;
+	enum hugepages hp = p->memory.hugepages;
+	uint64_t page = hp == HUGEPAGES_1G   ? GIB
+			: hp == HUGEPAGES_2M ? 2 * MIB
+					     : MIB;
+	json_object *o;
+	int node, r;
+
+	if (!p->vm.memory || p->vm.memory % page)
+		return vr_errorx(b->err, EINVAL,
+				 "[vm] memory = %llu bytes is not a multiple "
+				 "of %s: round it",
+				 (unsigned long long)p->vm.memory,
+				 hp == HUGEPAGES_1G   ? "the 1G hugepage size"
+				 : hp == HUGEPAGES_2M ? "the 2M hugepage size"
+						      : "1M");
+	r = memory_node(b, &node);
+	if (r)
+		return r;
+	qb_addf(b, "-m", "size=%lluk",
+		(unsigned long long)(p->vm.memory / KIB));
+	o = memory_backend(b);
+	/* Binding only means something where there is a choice. */
+	if (node >= 0 && b->h->nnodes > 1) {
+		json_object *nodes = json_object_new_array();
+
+		json_object_array_add(nodes, json_object_new_int(node));
+		json_object_object_add(o, "host-nodes", nodes);
+		json_object_object_add(o, "policy",
+				       json_object_new_string("bind"));
+	}
+	qb_json(b, "-object", o);
+	qb_addf(b, "-smp", "%u,sockets=%u,dies=1,cores=%u,threads=%u",
+		p->cpu.vcpus, p->cpu.sockets, p->cpu.cores, p->cpu.threads);
+	return 0;
+}
+
+static bool any_boot_index(const struct profile *p)
+{
+	for (size_t i = 0; i < p->npci; i++)
+		if (p->pci[i].boot)
+			return true;
+	for (size_t i = 0; i < p->ndisk; i++)
+		if (p->disk[i].boot)
+			return true;
+	return false;
+}
+
+/* The fixed part libvirt always emits, and vmrun's QMP monitor. */
+static void add_defaults(struct qemu_build *b)
+{
+	const struct profile *p = b->p;
+	cleanup_free char *qmp = qemu_argv_qmp_chardev(b->paths, -1);
+
+	if (p->vm.has_uuid)
+		qb_add(b, "-uuid", p->vm.uuid);
+	strv_add(b->argv, "-no-user-config");
+	strv_add(b->argv, "-nodefaults");
+	qb_add(b, "-chardev", qmp);
+	qb_add(b, "-mon", "chardev=qmp,mode=control");
+	qb_addf(b, "-rtc", "base=%s,driftfix=slew",
+		p->clock.base == CLOCK_UTC ? "utc" : "localtime");
+	if (p->vm.accel == ACCEL_KVM)
+		qb_add(b, "-global", "kvm-pit.lost_tick_policy=delay");
+	strv_add(b->argv, "-no-shutdown");
+	qb_add(b, "-global", "ICH9-LPC.disable_s3=1");
+	qb_add(b, "-global", "ICH9-LPC.disable_s4=1");
+	if (any_boot_index(p))
+		qb_add(b, "-boot", "strict=on");
+}
+
+static int add_run_as(struct qemu_build *b)
+{
+	const char *user = b->p->vm.run_as;
+	const struct host_qemu *q = &b->h->qemu;
+	cleanup_free char *esc = NULL;
+	int r;
+
+	if (!user)
+		return 0;
+	r = qb_check_text(b, "[vm] run-as", user);
+	if (r)
+		return r;
+	/* -runas is deprecated from 9.1 in favour of -run-with user=. */
+	if (q->major > 9 || (q->major == 9 && q->minor >= 1)) {
+		esc = qemu_opt_escape(user);
+		qb_addf(b, "-run-with", "user=%s", esc);
+	} else {
+		qb_add(b, "-runas", user);
+	}
+	return 0;
+}
+
+/* QEMU's seccomp filter, as libvirt sets it: no obsolete system calls,
+ * no new processes (networks use script=no), no scheduler or priority
+ * changes (vmrun pins from outside). QEMU installs it before -runas drops
+ * privileges, so with run-as set*uid must stay allowed (with
+ * elevateprivileges=deny QEMU dies of SIGSYS at the switch); once QEMU is
+ * that user it has nothing left to raise. */
+static void add_sandbox(struct qemu_build *b)
+{
+	if (!b->p->qemu_sandbox)
+		return;
+	qb_add(b, "-sandbox",
+	       b->p->vm.run_as
+		       ? "on,obsolete=deny,spawn=deny,resourcecontrol=deny"
+		       : "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
+			 "resourcecontrol=deny");
+}
+
+static int add_devices(struct qemu_build *b)
+{
+	int r = qemu_pci_place(b);
+
+	if (r)
+		return r;
+	qemu_pci_add_ports(b);
+	qemu_add_video(b);
+	qemu_add_usb(b);
+	r = qemu_add_disks(b);
+	if (!r)
+		r = qemu_add_nets(b);
+	if (!r)
+		r = qemu_add_audio(b);
+	if (r)
+		return r;
+	qemu_pci_add_vfio(b);
+	qemu_add_looking_glass(b);
+	qemu_add_balloon(b);
+	qemu_add_input(b);
+	r = qemu_add_tpm(b);
+	if (!r)
+		r = qemu_add_acpi(b);
+	if (!r)
+		r = qemu_add_display(b);
+	return r;
+}
+
+int qemu_argv_build(const struct profile *p, const struct host *h,
+		    const struct vm_paths *paths, int mem_node,
+		    struct strv *argv, struct strv *warnings,
+		    struct vr_error *err)
+{
+	struct qemu_build b = {.p = p,
+			       .h = h,
+			       .paths = paths,
+			       .mem_node = mem_node,
+			       .argv = argv,
+			       .warnings = warnings,
+			       .err = err};
+	int r;
+
+	b.pci = xcalloc(p->npci + 1, sizeof(*b.pci));
+	b.disk = xcalloc(p->ndisk + 1, sizeof(*b.disk));
+	b.net = xcalloc(p->nnet + 1, sizeof(*b.net));
+	strv_add(argv, h->qemu.path ? h->qemu.path
+		       : p->vm.qemu ? p->vm.qemu
+				    : "qemu-system-x86_64");
+	r = add_name(&b);
+	if (!r)
+		r = add_firmware(&b);
+	if (!r)
+		r = add_machine(&b);
+	if (!r)
+		r = add_cpu(&b);
+	if (!r)
+		r = add_memory(&b);
+	if (!r)
+		r = qemu_add_smbios(&b);
+	if (!r) {
+		add_defaults(&b);
+		r = add_devices(&b);
+	}
+	if (!r)
+		r = add_run_as(&b);
+	if (!r)
+		add_sandbox(&b);
+	for (size_t i = 0; !r && i < p->qemu_args.n; i++)
+		strv_add(argv, p->qemu_args.v[i]);
+	free(b.pci);
+	free(b.disk);
+	free(b.net);
+	return r;
+}
+
+/* FNV-1a: a short stable tag for names too long for an interface. */
+static uint32_t name_hash(const char *a, const char *b)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *s = a; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	h = (h ^ '/') * 16777619u;
+	for (const char *s = b; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+char *qemu_tap_name(const struct profile *p, const struct profile_net *n)
+{
+	size_t bridged = 0;
+	char *s;
+
+	for (size_t i = 0; i < p->nnet; i++)
+		bridged += p->net[i].mode == NET_BRIDGE;
+	if (bridged <= 1)
+		s = xasprintf("vmrun-%s", p->vm.name);
+	else
+		s = xasprintf("vmrun-%s-%s", p->vm.name, n->name);
+	if (strlen(s) <= 15)
+		return s;
+	free(s);
+	return xasprintf("vmrun-%08x", name_hash(p->vm.name, n->name));
+}
+
+/* vmrun's own QMP monitor on the command line: the dry run shows a socket
+ * path; a run swaps in the socketpair's fd. */
+char *qemu_argv_qmp_chardev(const struct vm_paths *paths, int fd)
+{
+	cleanup_free char *path = NULL, *esc = NULL;
+
+	if (fd >= 0)
+		return xasprintf("socket,id=qmp,fd=%d", fd);
+	path = hostfs_path(paths->qmp);
+	esc = qemu_opt_escape(path);
+	return xasprintf("socket,id=qmp,path=%s,server=on,wait=off", esc);
+}

@@ -1,0 +1,31 @@
+/* qemu/qemu.h: the complete qemu-system-x86_64 command line for a profile,
+ * modelled on what libvirt generates for the same VM. Pure. */
+#ifndef VMRUN_QEMU_QEMU_H
+#define VMRUN_QEMU_QEMU_H
+
+#include "base/base.h"
+#include "profile/profile.h"
+#include "host/host.h"
+#include "engine/engine.h"
+
+/* Append the whole argv (binary first) to argv; notes such as Hyper-V
+ * features dropped under TCG go to warnings. mem_node is the NUMA node
+ * the planner binds guest RAM to, -1 for none. */
+int qemu_argv_build(const struct profile *p, const struct host *h,
+		    const struct vm_paths *paths, int mem_node,
+		    struct strv *argv, struct strv *warnings,
+		    struct vr_error *err);
+
+/* The host tap device QEMU uses for a [net.NAME] with mode = bridge (the
+ * plan creates it before start): "vmrun-VM" for a VM's only bridged net,
+ * "vmrun-VM-NET" when there are several, and "vmrun-" plus a hash of both
+ * names when that would pass the kernel's 15 characters. Caller frees. */
+char *qemu_tap_name(const struct profile *p, const struct profile_net *n);
+
+/* The -chardev value of vmrun's own QMP monitor (id "qmp"): with fd < 0 a
+ * unix socket at paths->qmp that QEMU creates (the pasteable --dry-run
+ * form); with fd >= 0 the connected socket vmrun hands QEMU as that fd (a
+ * run: no file, nobody else can connect). Malloc'd. */
+char *qemu_argv_qmp_chardev(const struct vm_paths *paths, int fd);
+
+#endif

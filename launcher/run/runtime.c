@@ -1,0 +1,357 @@
+/* runtime.c: the pieces of a run around QEMU. Files the run creates
+ * (sockets) are journaled through a clean-up op, so a crash leaves nothing
+ * that `vmrun restore` does not remove. */
+#include "run/run.h"
+#include "host/host.h"
+#include "base/base.h"
+#include "qemu/qemu.h"
+#include "ops/ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <stddef.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static int mkdir_p(const char *abs, mode_t mode, struct vr_error *err)
+{
+	cleanup_free char *path = hostfs_path(abs);
+
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return vr_error(err, errno, "create %s", path);
+		*p = '/';
+	}
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return vr_error(err, errno, "create %s", path);
+	return 0;
+}
+
+char *runtime_vars_template(const struct profile *p, const struct host *h)
+{
+	const char *code = p->firmware.code;
+	char *t, *at;
+
+	if (p->firmware.vars_template)
+		return xstrdup(p->firmware.vars_template);
+	if (code && (at = strstr(code, "CODE"))) {
+		/* OVMF_CODE_4M.secboot.fd pairs with OVMF_VARS_4M.fd */
+		t = xstrdup(code);
+		memcpy(t + (at - code), "VARS", 4);
+		at = strstr(t, ".secboot");
+		if (at)
+			memmove(at, at + 8, strlen(at + 8) + 1);
+		if (access(t, R_OK) == 0)
+			return t;
+		free(t);
+	}
+	if (p->firmware.secure_boot && h->ovmf_vars_sb)
+		return xstrdup(h->ovmf_vars_sb);
+	return h->ovmf_vars ? xstrdup(h->ovmf_vars) : NULL;
+}
+
+static int copy_file(const char *from, const char *to, struct vr_error *err)
+{
+	cleanup_close int in = open(from, O_RDONLY | O_CLOEXEC);
+	cleanup_close int out = -1;
+	char buf[65536];
+	ssize_t n;
+
+	if (in < 0)
+		return vr_error(err, errno, "read the OVMF vars template %s",
+				from);
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0)
+		return vr_error(err, errno, "create %s", to);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			return vr_error(err, errno, "write %s", to);
+	if (n < 0 || fsync(out) < 0)
+		return vr_error(err, errno, "copy %s", from);
+	return 0;
+}
+
+static int vars_prepare(struct vm *vm, struct vr_error *err)
+{
+	const struct profile *p = &vm->profile;
+	cleanup_free char *vars = NULL, *tmpl = NULL;
+	char *slash;
+	int r;
+
+	if (p->firmware.type != FW_OVMF)
+		return 0;
+	vars = hostfs_path(p->firmware.vars);
+	if (access(vars, F_OK) == 0)
+		return 0;
+	tmpl = runtime_vars_template(p, &vm->host);
+	if (!tmpl)
+		return vr_errorx(err, ENOENT,
+				 "no OVMF vars template to copy to %s: set "
+				 "[firmware] vars-template",
+				 vars);
+	slash = strrchr(p->firmware.vars, '/');
+	if (slash && slash != p->firmware.vars) {
+		cleanup_free char *dir = xstrdup(p->firmware.vars);
+
+		dir[slash - p->firmware.vars] = '\0';
+		r = mkdir_p(dir, 0700, err);
+		if (r)
+			return r;
+	}
+	log_info("first start: copying %s to %s", tmpl, vars);
+	return copy_file(tmpl, vars, err);
+}
+
+static bool same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static void plan_cleanup(struct plan *plan, const char *abs)
+{
+	json_object *args = json_object_new_object();
+
+	json_object_object_add(args, "path", json_object_new_string(abs));
+	plan_add(plan, &file_op_cleanup, args, "remove %s when the VM ends",
+		 abs);
+}
+
+int runtime_prepare(struct vm *vm, struct vr_error *err)
+{
+	const struct profile *p = &vm->profile;
+	struct plan *plan = &vm->plan;
+	cleanup_free char *log = NULL;
+	FILE *f;
+	int fd, r;
+
+	r = mkdir_p(p->vm.state_dir, 0700, err);
+	if (r)
+		return r;
+	log = hostfs_path(plan->paths.log);
+	/* 0600: the log holds QMP traffic with -v; a log made before is
+	 * brought to 0600 too */
+	fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd >= 0 && fchmod(fd, 0600) < 0)
+		log_debug("chmod %s: %s", log, strerror(errno));
+	f = fd >= 0 ? fdopen(fd, "a") : NULL;
+	if (!f) {
+		r = vr_error(err, errno, "open the VM log %s", log);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	if (same_file(fileno(f), STDERR_FILENO))
+		fclose(f); /* detached: stderr already is the log */
+	else
+		log_set_file(f);
+	r = vars_prepare(vm, err);
+	/* QEMU opens the vars as root before it drops to run-as; the file
+	 * is the VM's own all the same */
+	if (!r && p->firmware.type == FW_OVMF)
+		r = runas_own(p, p->firmware.vars, false, err);
+	if (r)
+		return r;
+	if (p->tpm.type == TPM_SWTPM)
+		plan_cleanup(plan, plan->paths.swtpm_sock);
+	return 0;
+}
+
+int runtime_listen(struct vm *vm, int *fd, struct vr_error *err)
+{
+	int r;
+
+	plan_cleanup(&vm->plan, vm->plan.paths.ctl);
+	r = engine_apply(&vm->plan, err);
+	return r ? r : control_listen(vm->plan.paths.ctl, fd, err);
+}
+
+/* Wait for a file a child creates, or for the child to die. */
+static int wait_for(const char *path, pid_t pid, const char *what,
+		    struct vr_error *err)
+{
+	struct timespec step = {0, 10 * 1000 * 1000};
+	unsigned long long st;
+
+	for (int i = 0; i < 1000; i++) {
+		if (access(path, F_OK) == 0)
+			return 0;
+		if (proc_starttime(pid, &st) < 0)
+			break;
+		nanosleep(&step, NULL);
+	}
+	return vr_errorx(err, ETIMEDOUT, "%s did not create %s", what, path);
+}
+
+/* Ops added after the plan was applied are applied at once. */
+static int record(struct vm *vm, const char *what, pid_t pid,
+		  struct vr_error *err)
+{
+	child_plan_record(&vm->plan, what, pid, 5000);
+	return engine_apply(&vm->plan, err);
+}
+
+/* swtpm's arguments. With [vm] run-as it runs as that user too, and it
+ * drops privileges before it opens anything, while /run/vmrun and the
+ * state folder stay root's (0700): vmrun listens on the socket itself and
+ * passes it as fd 3 (*lfd), and swtpm starts in its state folder (made the
+ * user's) and names everything relative to it. */
+static int swtpm_args(struct vm *vm, struct strv *argv, int *lfd,
+		      struct vr_error *err)
+{
+	const struct profile *p = &vm->profile;
+	cleanup_free char *state = hostfs_path(p->tpm.state);
+	cleanup_free char *sock = hostfs_path(vm->plan.paths.swtpm_sock);
+	int r;
+
+	strv_add(argv, "swtpm");
+	strv_add(argv, "socket");
+	strv_add(argv, "--tpm2");
+	strv_add(argv, "--terminate");
+	if (!p->vm.run_as) {
+		strv_add(argv, "--tpmstate");
+		strv_addf(argv, "dir=%s,mode=0600", state);
+		strv_add(argv, "--ctrl");
+		strv_addf(argv, "type=unixio,path=%s,mode=0600", sock);
+		strv_add(argv, "--log");
+		strv_addf(argv, "file=%s/swtpm.log", state);
+		return 0;
+	}
+	r = runas_own(p, p->tpm.state, true, err);
+	if (!r)
+		r = control_listen(vm->plan.paths.swtpm_sock, lfd, err);
+	if (r)
+		return r;
+	/* swtpm waits in poll(); its accept() must block */
+	fcntl(*lfd, F_SETFL, fcntl(*lfd, F_GETFL) & ~O_NONBLOCK);
+	strv_add(argv, "--tpmstate");
+	strv_add(argv, "dir=.,mode=0600");
+	strv_add(argv, "--ctrl");
+	strv_add(argv, "type=unixio,fd=3");
+	strv_add(argv, "--log");
+	strv_add(argv, "file=swtpm.log");
+	strv_add(argv, "--runas");
+	strv_add(argv, p->vm.run_as);
+	return 0;
+}
+
+int runtime_start_swtpm(struct vm *vm, struct vr_error *err)
+{
+	const struct profile *p = &vm->profile;
+	cleanup_free char *state = NULL, *sock = NULL;
+	struct strv argv = {0};
+	int lfd = -1, r;
+	pid_t pid;
+
+	if (p->tpm.type != TPM_SWTPM)
+		return 0;
+	r = mkdir_p(p->tpm.state, 0700, err);
+	if (r)
+		return r;
+	state = hostfs_path(p->tpm.state);
+	sock = hostfs_path(vm->plan.paths.swtpm_sock);
+	unlink(sock);
+	r = swtpm_args(vm, &argv, &lfd, err);
+	if (r) {
+		strv_free(&argv);
+		return r;
+	}
+	struct spawn s = {.path = "swtpm",
+			  .argv = argv.v,
+			  .pass_fd = lfd,
+			  .out_fd = -1,
+			  .own_pgrp = true,
+			  .die_with_parent = true,
+			  .cwd = state};
+
+	r = proc_spawn(&s, &pid, err);
+	strv_free(&argv);
+	if (lfd >= 0)
+		close(lfd);
+	if (r)
+		return vr_error_prefix(err, "[tpm] type = swtpm needs the "
+					    "swtpm package");
+	r = record(vm, "swtpm", pid, err);
+	if (!r)
+		r = wait_for(sock, pid, "swtpm", err);
+	return r;
+}
+
+int runtime_start_qemu(struct vm *vm, int *qmp_fd, pid_t *pid,
+		       struct vr_error *err)
+{
+	struct plan *plan = &vm->plan;
+	cleanup_free char *path_form = qemu_argv_qmp_chardev(&plan->paths, -1);
+	cleanup_free char *fd_form = qemu_argv_qmp_chardev(&plan->paths, 3);
+	struct strv argv = {0};
+	int sv[2], r;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return vr_error(err, errno, "socketpair for QMP");
+	for (size_t i = 0; i < plan->argv.n; i++)
+		strv_add(&argv, strcmp(plan->argv.v[i], path_form)
+					? plan->argv.v[i]
+					: fd_form);
+	struct spawn s = {.path = argv.v[0],
+			  .argv = argv.v,
+			  .pass_fd = sv[1],
+			  .out_fd = -1,
+			  .own_pgrp = true,
+			  .die_with_parent = true,
+			  .memlock = plan->memlock,
+			  .memlock_optional = !vm->profile.vm.run_as,
+			  .cgroup = plan->paths.cgroup};
+
+	log_info("starting %s", argv.v[0]);
+	r = proc_spawn(&s, pid, err);
+	strv_free(&argv);
+	close(sv[1]);
+	if (r) {
+		close(sv[0]);
+		return r;
+	}
+	r = record(vm, "QEMU", *pid, err);
+	if (r) {
+		/* the plan's undo of the record stops QEMU */
+		close(sv[0]);
+		return r;
+	}
+	*qmp_fd = sv[0];
+	return 0;
+}
+
+void runtime_notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socklen_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sa.sun_path))
+		return;
+	strcpy(sa.sun_path, path);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0'; /* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+			  strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+		   (struct sockaddr *)&sa, len) < 0)
+		log_debug("sd_notify: %s", strerror(errno));
+	close(fd);
+}
