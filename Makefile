@@ -101,13 +101,20 @@ build/san/libvmrun.a: $(SAN_LIB_OBJ)
 
 # Whole archive: op types register themselves from constructors, so a
 # test replaying a journal finds every type, as vmrun does.
-build/san/tests/%: tests/%.c build/san/libvmrun.a $(HDR)
+build/san/tests/%: tests/%.c build/san/tests/testlib.o build/san/libvmrun.a \
+		$(HDR) tests/testlib.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -o $@ $< build/san/tests/testlib.o \
 		-Wl,--whole-archive build/san/libvmrun.a -Wl,--no-whole-archive \
 		$(PKG_LIBS) -lcmocka
 
-# qmp/ is a layer of its own: its test links it and base/ alone.
+# The test library (tests/testlib.c): a temporary host root and its files.
+build/san/tests/testlib.o: tests/testlib.c tests/testlib.h $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
+
+# qmp/ is a layer of its own: its test links it and base/ alone, not the
+# test library (which needs the host root of launcher/host/).
 QMP_SRC = $(wildcard qmp/*.c launcher/base/*.c)
 build/san/libqmp.a: $(patsubst %.c,build/san/%.o,$(QMP_SRC))
 	rm -f $@

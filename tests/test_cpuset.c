@@ -7,16 +7,14 @@
 
 #include "ops/ops.h"
 #include "host/host.h"
+#include "testlib.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char root[64];
 
 static struct cpulist cl(const char *s)
 {
@@ -249,26 +247,6 @@ static void test_warnings(void **state)
 
 /* ---- the ops planned for isolate ---- */
 
-static void put_file(const char *rel, const char *text, mode_t mode)
-{
-	char *path = xasprintf("%s%s", root, rel);
-	char *dir = xstrdup(path);
-	FILE *f;
-
-	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		mkdir(dir, 0755);
-		*s = '/';
-	}
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	chmod(path, mode);
-	free(dir);
-	free(path);
-}
-
 static const char *arg(const struct op *op, const char *key)
 {
 	json_object *v;
@@ -290,10 +268,10 @@ static void test_plan_isolate(void **state)
 	struct fixture fx;
 
 	(void)state;
-	put_file("/sys/fs/cgroup/system.slice/cpuset.cpus", "", 0644);
-	put_file("/sys/fs/cgroup/user.slice/cpuset.cpus", "", 0644);
-	put_file("/run/systemd/system/.keep", "", 0644);
-	put_file("/usr/bin/systemctl", "#!/bin/sh\n", 0755);
+	tl_put("/sys/fs/cgroup/system.slice/cpuset.cpus", "", 0644);
+	tl_put("/sys/fs/cgroup/user.slice/cpuset.cpus", "", 0644);
+	tl_put("/run/systemd/system/.keep", "", 0644);
+	tl_put("/usr/bin/systemctl", "#!/bin/sh\n", 0755);
 	fx_init(&fx, "2-5,10-13", "0", true);
 	assert_int_equal(cpuset_plan(&fx.plan, &fx.p, &fx.h, &fx.err), 0);
 	assert_int_equal(fx.plan.nops, ARRAY_SIZE(types));
@@ -325,13 +303,13 @@ static void test_plan_isolate(void **state)
 static void test_plan_isolate_cgroupfs(void **state)
 {
 	struct fixture fx;
-	char *sd = xasprintf("%s/run/systemd/system/.keep", root);
-	char *sdd = xasprintf("%s/run/systemd/system", root);
+	char *sd = tl_path("/run/systemd/system/.keep");
+	char *sdd = tl_path("/run/systemd/system");
 
 	(void)state;
 	unlink(sd);
 	rmdir(sdd);
-	put_file("/sys/fs/cgroup/init.scope/cpuset.cpus", "", 0644);
+	tl_put("/sys/fs/cgroup/init.scope/cpuset.cpus", "", 0644);
 	fx_init(&fx, "2-5", "", true);
 	fx.p.host.irq_affinity = false;
 	fx.p.memory.numa_node = 0;
@@ -389,15 +367,15 @@ static void test_irq_op(void **state)
 {
 	struct op op = {.type = &irq_op_affinity};
 	struct vr_error err = {0};
-	char *full = xasprintf("%s/proc/irq/26/smp_affinity_list", root);
+	char *full = tl_path("/proc/irq/26/smp_affinity_list");
 	json_object *refused;
 
 	(void)state;
-	put_file("/proc/irq/default_smp_affinity", "ffff\n", 0644);
-	put_file("/proc/irq/0/smp_affinity_list", "0\n", 0644);
-	put_file("/proc/irq/24/smp_affinity_list", "0-15\n", 0644);
-	put_file("/proc/irq/25/smp_affinity_list", "3\n", 0644);
-	put_file("/proc/irq/26/.keep", "", 0644);
+	tl_put("/proc/irq/default_smp_affinity", "ffff\n", 0644);
+	tl_put("/proc/irq/0/smp_affinity_list", "0\n", 0644);
+	tl_put("/proc/irq/24/smp_affinity_list", "0-15\n", 0644);
+	tl_put("/proc/irq/25/smp_affinity_list", "3\n", 0644);
+	tl_put("/proc/irq/26/.keep", "", 0644);
 	/* A write the kernel refuses (here ENOSPC, as when no vector fits). */
 	assert_int_equal(symlink("/dev/full", full), 0);
 	op.args = json_object_new_object();
@@ -433,29 +411,18 @@ static void test_irq_op(void **state)
 	free(full);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(root, sizeof(root), "/tmp/test_cpuset.XXXXXX");
-	if (!mkdtemp(root))
-		return -1;
-	hostfs_set_root(root);
+	tl_root_make("test_cpuset");
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tl_root_remove();
+	return 0;
 }
 
 int main(void)

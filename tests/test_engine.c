@@ -8,10 +8,10 @@
 #include "ops/ops.h"
 #include "host/host.h"
 #include "engine/engine.h"
+#include "testlib.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +22,6 @@
 
 #define JOURNAL "/run/vmrun/t.json"
 
-static char root[64];
 static char calls[1024];       /* "save:a apply:a undo:a " */
 static const char *fail_save;  /* key whose save fails */
 static const char *fail_apply; /* key whose apply fails half-way */
@@ -134,59 +133,14 @@ static const struct op_type fake_type = {
 	.undo = fake_undo,
 };
 
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void put_file(const char *abs, const char *text)
-{
-	char *path = hostfs_path(abs);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(path);
-}
-
-static char *get_file(const char *abs)
-{
-	char *path = hostfs_path(abs);
-	static char buf[256];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	free(path);
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static int setup(void **state)
 {
-	char dir[128];
-
 	(void)state;
-	snprintf(root, sizeof(root), "/tmp/test_engine.XXXXXX");
-	assert_non_null(mkdtemp(root));
-	hostfs_set_root(root);
-	snprintf(dir, sizeof(dir), "%s/sys", root);
-	assert_int_equal(mkdir(dir, 0755), 0);
-	snprintf(dir, sizeof(dir), "%s/sys/fake", root);
-	assert_int_equal(mkdir(dir, 0755), 0);
-	snprintf(dir, sizeof(dir), "%s/run", root);
-	assert_int_equal(mkdir(dir, 0755), 0);
-	put_file("/sys/fake/a", "a0");
-	put_file("/sys/fake/b", "b0");
-	put_file("/sys/fake/c", "c0");
+	tl_root_make("test_engine");
+	tl_put("/sys/fake/a", "a0", 0644);
+	tl_put("/sys/fake/b", "b0", 0644);
+	tl_put("/sys/fake/c", "c0", 0644);
+	tl_put("/run/.keep", "", 0644);
 	calls[0] = '\0';
 	fail_save = fail_apply = fail_undo = NULL;
 	journal_checked = false;
@@ -201,7 +155,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tl_root_remove();
 	return 0;
 }
 
@@ -226,10 +180,10 @@ static void plan3(struct plan *plan)
 
 static void assert_host_untouched(void)
 {
-	assert_string_equal(get_file("/sys/fake/a"), "a0");
-	assert_string_equal(get_file("/sys/fake/b"), "b0");
-	assert_string_equal(get_file("/sys/fake/c"), "c0");
-	assert_null(get_file(JOURNAL));
+	assert_string_equal(tl_get("/sys/fake/a"), "a0");
+	assert_string_equal(tl_get("/sys/fake/b"), "b0");
+	assert_string_equal(tl_get("/sys/fake/c"), "c0");
+	assert_null(tl_get(JOURNAL));
 }
 
 static void test_apply_order_and_undo(void **state)
@@ -244,10 +198,10 @@ static void test_apply_order_and_undo(void **state)
 	assert_string_equal(calls, "save:a apply:a save:b apply:b save:c "
 				   "apply:c ");
 	assert_int_equal(plan.applied, 3);
-	assert_string_equal(get_file("/sys/fake/b"), "b1");
+	assert_string_equal(tl_get("/sys/fake/b"), "b1");
 	/* The journal has every op, applied, with what was there. */
-	assert_non_null(strstr(get_file(JOURNAL), "\"applied\""));
-	assert_null(strstr(get_file(JOURNAL), "\"applying\""));
+	assert_non_null(strstr(tl_get(JOURNAL), "\"applied\""));
+	assert_null(strstr(tl_get(JOURNAL), "\"applying\""));
 	calls[0] = '\0';
 	assert_int_equal(engine_undo(&plan, &err), 0);
 	assert_string_equal(calls, "undo:c undo:b undo:a ");
@@ -349,8 +303,8 @@ static void test_undo_errors_collected(void **state)
 			    "/run/vmrun/t.json is kept: fix the cause and run "
 			    "`vmrun restore t`:\n"
 			    "  set b to b1: still busy");
-	assert_string_equal(get_file("/sys/fake/b"), "b1");
-	assert_non_null(get_file(JOURNAL));
+	assert_string_equal(tl_get("/sys/fake/b"), "b1");
+	assert_non_null(tl_get(JOURNAL));
 	/* The cause is fixed: restore undoes only what is left. */
 	fail_undo = NULL;
 	calls[0] = '\0';
@@ -378,7 +332,7 @@ static void put_journal(const char *states[3])
 
 	mkdir(dir, 0700);
 	free(dir);
-	put_file(JOURNAL, text);
+	tl_put(JOURNAL, text, 0644);
 	free(text);
 }
 
@@ -388,8 +342,8 @@ static void test_restore_from_journal(void **state)
 	struct vr_error err = {0};
 
 	(void)state;
-	put_file("/sys/fake/b", "b1");
-	put_file("/sys/fake/c", "half");
+	tl_put("/sys/fake/b", "b1", 0644);
+	tl_put("/sys/fake/c", "half", 0644);
 	put_journal(states);
 	assert_int_equal(engine_restore("t", &err), 0);
 	/* "applying" is undone too; "undone" is not undone again. */
@@ -417,24 +371,26 @@ static void test_restore_bad_journal(void **state)
 
 	(void)state;
 	mkdir(dir, 0700);
-	put_file(JOURNAL, "{\"version\": 1, \"ops\": [{\"type\": \"warp\", "
-			  "\"desc\": \"d\", \"args\": {}, \"state\": "
-			  "\"applied\"}]}");
+	tl_put(JOURNAL,
+	       "{\"version\": 1, \"ops\": [{\"type\": \"warp\", "
+	       "\"desc\": \"d\", \"args\": {}, \"state\": "
+	       "\"applied\"}]}",
+	       0644);
 	assert_int_equal(engine_restore("t", &err), -EINVAL);
 	want = xasprintf("%s/run/vmrun/t.json: entry 1 has type 'warp', which "
 			 "this vmrun does not know (written by another "
 			 "version?)",
-			 root);
+			 hostfs_root());
 	assert_string_equal(err.msg, want);
 	free(want);
-	put_file(JOURNAL, "{\"version\": 1, \"ops\": [");
+	tl_put(JOURNAL, "{\"version\": 1, \"ops\": [", 0644);
 	assert_int_equal(engine_restore("t", &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "/run/vmrun/t.json: "));
-	put_file(JOURNAL, "[]");
+	tl_put(JOURNAL, "[]", 0644);
 	assert_int_equal(engine_restore("t", &err), -EINVAL);
 	want = xasprintf("%s/run/vmrun/t.json is not a vmrun journal (no "
 			 "version or ops)",
-			 root);
+			 hostfs_root());
 	assert_string_equal(err.msg, want);
 	free(want);
 	free(dir);
@@ -460,8 +416,8 @@ static void fault_after_op(int k)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	assert_string_equal(get_file("/sys/fake/a"), "a1");
-	assert_string_equal(get_file("/sys/fake/c"), k >= 3 ? "c1" : "c0");
+	assert_string_equal(tl_get("/sys/fake/a"), "a1");
+	assert_string_equal(tl_get("/sys/fake/c"), k >= 3 ? "c1" : "c0");
 	assert_int_equal(engine_restore("t", &err), 0);
 	assert_host_untouched();
 	plan_free(&plan);
@@ -493,8 +449,8 @@ static void test_fault_after_undo(void **state)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	assert_string_equal(get_file("/sys/fake/a"), "a1");
-	assert_string_equal(get_file("/sys/fake/b"), "b0");
+	assert_string_equal(tl_get("/sys/fake/a"), "a1");
+	assert_string_equal(tl_get("/sys/fake/b"), "b0");
 	calls[0] = '\0';
 	assert_int_equal(engine_restore("t", &err), 0);
 	/* The restore resumes: c and b were marked undone already. */
@@ -523,7 +479,7 @@ static void test_lock(void **state)
 	assert_int_equal(lock_take("u", &fd2, &err), 0);
 	lock_release("u", fd2);
 	lock_release("t", fd);
-	assert_null(get_file("/run/vmrun/t.lock"));
+	assert_null(tl_get("/run/vmrun/t.lock"));
 	assert_int_equal(lock_take("t", &fd, &err), 0);
 	lock_release("t", fd);
 }
@@ -553,7 +509,7 @@ static void test_claims(void **state)
 	}
 	assert_int_equal(host_mkdir("/run/vmrun/claims", 0700, &err), 0);
 	text = xasprintf("other %ld\n", (long)other);
-	put_file("/run/vmrun/claims/0000:08:00.0", text);
+	tl_put("/run/vmrun/claims/0000:08:00.0", text, 0644);
 	/* Claimed by a live vmrun of another VM. */
 	assert_int_equal(claim_check("0000:08:00.0", "t", &err), -EBUSY);
 	want = xasprintf("0000:08:00.0 is in use by VM 'other' (vmrun pid "
@@ -563,8 +519,8 @@ static void test_claims(void **state)
 	assert_int_equal(claim_check("0000:08:00.0", "other", &err), 0);
 	claim_add(&plan, "0000:08:00.0");
 	assert_int_equal(engine_apply(&plan, &err), -EBUSY);
-	assert_string_equal(get_file("/run/vmrun/claims/0000:08:00.0"), text);
-	assert_null(get_file(JOURNAL));
+	assert_string_equal(tl_get("/run/vmrun/claims/0000:08:00.0"), text);
+	assert_null(tl_get(JOURNAL));
 	/* It dies: the claim is stale and replaced. */
 	kill(other, SIGKILL);
 	waitpid(other, &status, 0);
@@ -572,16 +528,16 @@ static void test_claims(void **state)
 	assert_int_equal(engine_apply(&plan, &err), 0);
 	free(want);
 	want = xasprintf("t %ld\n", (long)getpid());
-	assert_string_equal(get_file("/run/vmrun/claims/0000:08:00.0"), want);
+	assert_string_equal(tl_get("/run/vmrun/claims/0000:08:00.0"), want);
 	assert_int_equal(engine_undo(&plan, &err), 0);
-	assert_null(get_file("/run/vmrun/claims/0000:08:00.0"));
+	assert_null(tl_get("/run/vmrun/claims/0000:08:00.0"));
 	plan_free(&plan);
 	/* Undo leaves a claim another VM took meanwhile alone. */
 	claim_add(&plan, "0000:08:00.0");
 	assert_int_equal(engine_apply(&plan, &err), 0);
-	put_file("/run/vmrun/claims/0000:08:00.0", text);
+	tl_put("/run/vmrun/claims/0000:08:00.0", text, 0644);
 	assert_int_equal(engine_undo(&plan, &err), 0);
-	assert_string_equal(get_file("/run/vmrun/claims/0000:08:00.0"), text);
+	assert_string_equal(tl_get("/run/vmrun/claims/0000:08:00.0"), text);
 	plan_free(&plan);
 	free(want);
 	free(text);

@@ -7,16 +7,14 @@
 
 #include "host/host.h"
 #include "ops/ops.h"
+#include "testlib.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char root[64];
 
 /* ---- mount table ---- */
 
@@ -173,25 +171,6 @@ struct fixture {
 	struct vr_error err;
 };
 
-static void put_file(const char *rel, const char *text)
-{
-	char *path = xasprintf("%s%s", root, rel);
-	char *dir = xstrdup(path);
-	FILE *f;
-
-	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		mkdir(dir, 0755);
-		*s = '/';
-	}
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(dir);
-	free(path);
-}
-
 /* Two nodes of 32 GiB; 2M pools on both, a 1G pool on node 0 only;
  * /dev/hugepages mounted with 2M pages. */
 static void fx_init(struct fixture *fx, enum hugepages hp, uint64_t mem)
@@ -219,11 +198,15 @@ static void fx_init(struct fixture *fx, enum hugepages hp, uint64_t mem)
 	fx->p.memory.numa_node = -1;
 	fx->p.host.compact_memory = true;
 	fx->plan.paths.run_dir = xstrdup("/run/vmrun");
-	put_file("/proc/mounts", "proc /proc proc rw 0 0\n"
-				 "hugetlbfs /dev/hugepages hugetlbfs "
-				 "rw,relatime,pagesize=2M 0 0\n");
-	put_file("/proc/meminfo", "MemTotal: 67108864 kB\n"
-				  "Hugepagesize:       2048 kB\n");
+	tl_put("/proc/mounts",
+	       "proc /proc proc rw 0 0\n"
+	       "hugetlbfs /dev/hugepages hugetlbfs "
+	       "rw,relatime,pagesize=2M 0 0\n",
+	       0644);
+	tl_put("/proc/meminfo",
+	       "MemTotal: 67108864 kB\n"
+	       "Hugepagesize:       2048 kB\n",
+	       0644);
 }
 
 static int fx_plan(struct fixture *fx)
@@ -375,14 +358,14 @@ static void test_reserve_enough_free(void **state)
 	char buf[32];
 
 	(void)state;
-	put_file(POOL "/nr_hugepages", "300\n");
-	put_file(POOL "/free_hugepages", "120\n");
+	tl_put(POOL "/nr_hugepages", "300\n", 0644);
+	tl_put(POOL "/free_hugepages", "120\n", 0644);
 	assert_int_equal(op.type->save(&op, &err), 0);
 	assert_string_equal(
 		json_object_get_string(json_object_object_get(op.saved, "nr")),
 		"300");
 	/* Enough free pages: nothing is written. */
-	put_file(POOL "/nr_hugepages", "301\n");
+	tl_put(POOL "/nr_hugepages", "301\n", 0644);
 	assert_int_equal(op.type->apply(&op, &err), 0);
 	assert_int_equal(
 		hostfs_read(POOL "/nr_hugepages", buf, sizeof(buf), &err), 0);
@@ -416,11 +399,11 @@ static void test_dir_op(void **state)
 {
 	struct op op = {.type = &hugetlbfs_op_dir};
 	struct vr_error err = {0};
-	char *dir = xasprintf("%s/dev/hugepages/vmrun-t", root);
+	char *dir = tl_path("/dev/hugepages/vmrun-t");
 	struct stat st;
 
 	(void)state;
-	put_file("/dev/hugepages/.keep", "");
+	tl_put("/dev/hugepages/.keep", "", 0644);
 	op.args = json_object_new_object();
 	json_object_object_add(
 		op.args, "path",
@@ -429,7 +412,7 @@ static void test_dir_op(void **state)
 	assert_int_equal(op.type->apply(&op, &err), 0);
 	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
-	put_file("/dev/hugepages/vmrun-t/qemu_back_mem.pc.ram.XYZ", "");
+	tl_put("/dev/hugepages/vmrun-t/qemu_back_mem.pc.ram.XYZ", "", 0644);
 	assert_int_equal(op.type->undo(&op, &err), 0);
 	assert_int_equal(stat(dir, &st), -1);
 	assert_int_equal(op.type->undo(&op, &err), 0);
@@ -438,29 +421,18 @@ static void test_dir_op(void **state)
 	free(dir);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(root, sizeof(root), "/tmp/test_hugepages.XXXXXX");
-	if (!mkdtemp(root))
-		return -1;
-	hostfs_set_root(root);
+	tl_root_make("test_hugepages");
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tl_root_remove();
+	return 0;
 }
 
 int main(void)

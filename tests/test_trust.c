@@ -6,9 +6,9 @@
 #include <cmocka.h>
 
 #include "host/host.h"
+#include "testlib.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,15 +82,6 @@ static void expect_problem(const char *rel, uid_t uid, const char *want)
 		fail_msg("%s: wanted \"%s\" in \"%s\"", rel, want, got);
 }
 
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	const struct passwd *pw = getpwnam("nobody");
@@ -111,7 +102,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tl_tree_remove(base);
 	return 0;
 }
 

@@ -9,9 +9,9 @@
 #include "ops/ops.h"
 #include "host/host.h"
 #include "engine/engine.h"
+#include "testlib.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,53 +22,9 @@
 
 #define DEV "/sys/bus/pci/devices/0000:08:00.0"
 
-static char root[64];
-
-static char *rooted(const char *abs)
-{
-	return xasprintf("%s%s", root, abs);
-}
-
-/* Any file under the root, host path or not (units/ for the fake
- * systemctl). */
-static void put(const char *abs, const char *text, unsigned mode)
-{
-	char *p = rooted(abs);
-	FILE *f;
-
-	for (char *s = strchr(p + strlen(root) + 1, '/'); s;
-	     s = strchr(s + 1, '/')) {
-		*s = '\0';
-		mkdir(p, 0755);
-		*s = '/';
-	}
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	chmod(p, mode);
-	free(p);
-}
-
-static const char *get(const char *abs)
-{
-	static char buf[512];
-	char *p = rooted(abs);
-	FILE *f = fopen(p, "r");
-	size_t n;
-
-	free(p);
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static void link_driver(const char *drv)
 {
-	char *l = rooted(DEV "/driver");
+	char *l = tl_path(DEV "/driver");
 	char *t = xasprintf("../../drivers/%s", drv);
 
 	unlink(l);
@@ -78,25 +34,14 @@ static void link_driver(const char *drv)
 	free(l);
 }
 
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(root, sizeof(root), "/tmp/test_vfio.XXXXXX");
-	assert_non_null(mkdtemp(root));
-	hostfs_set_root(root);
-	put(DEV "/driver_override", "(null)\n", 0644);
-	put("/sys/bus/pci/drivers/nvidia/unbind", "", 0644);
-	put("/sys/bus/pci/drivers/vfio-pci/unbind", "", 0644);
-	put("/sys/bus/pci/drivers_probe", "", 0644);
+	tl_root_make("test_vfio");
+	tl_put(DEV "/driver_override", "(null)\n", 0644);
+	tl_put("/sys/bus/pci/drivers/nvidia/unbind", "", 0644);
+	tl_put("/sys/bus/pci/drivers/vfio-pci/unbind", "", 0644);
+	tl_put("/sys/bus/pci/drivers_probe", "", 0644);
 	link_driver("nvidia");
 	setenv("VMRUN_VFIO_TIMEOUT_MS", "50", 1);
 	return 0;
@@ -105,7 +50,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tl_root_remove();
 	return 0;
 }
 
@@ -136,20 +81,21 @@ static void test_bind_timeout(void **state)
 	assert_string_equal(op_saved(&op, "driver_override"), "");
 	assert_int_equal(op.type->apply(&op, &err), -EIO);
 	/* The steps libvirt takes, in order, each one write. */
-	assert_string_equal(get(DEV "/driver_override"), "vfio-pci");
-	assert_string_equal(get("/sys/bus/pci/drivers/nvidia/unbind"),
+	assert_string_equal(tl_get(DEV "/driver_override"), "vfio-pci");
+	assert_string_equal(tl_get("/sys/bus/pci/drivers/nvidia/unbind"),
 			    "0000:08:00.0");
-	assert_string_equal(get("/sys/bus/pci/drivers_probe"), "0000:08:00.0");
+	assert_string_equal(tl_get("/sys/bus/pci/drivers_probe"),
+			    "0000:08:00.0");
 	assert_string_equal(err.msg, "0000:08:00.0 did not bind to vfio-pci "
 				     "within 50 ms (driver: nvidia); check "
 				     "dmesg");
 	/* Undo on the half-applied op: still on its own driver, so only
 	 * the override is cleared. */
-	put("/sys/bus/pci/drivers_probe", "", 0644);
-	put(DEV "/driver_override", "", 0644);
+	tl_put("/sys/bus/pci/drivers_probe", "", 0644);
+	tl_put(DEV "/driver_override", "", 0644);
 	assert_int_equal(op.type->undo(&op, &err), 0);
-	assert_string_equal(get(DEV "/driver_override"), "\n");
-	assert_string_equal(get("/sys/bus/pci/drivers_probe"), "");
+	assert_string_equal(tl_get(DEV "/driver_override"), "\n");
+	assert_string_equal(tl_get("/sys/bus/pci/drivers_probe"), "");
 	op_release(&op);
 }
 
@@ -162,9 +108,10 @@ static void test_unbind_timeout(void **state)
 	assert_int_equal(op.type->save(&op, &err), 0);
 	link_driver("vfio-pci");
 	assert_int_equal(op.type->undo(&op, &err), -EIO);
-	assert_string_equal(get("/sys/bus/pci/drivers/vfio-pci/unbind"),
+	assert_string_equal(tl_get("/sys/bus/pci/drivers/vfio-pci/unbind"),
 			    "0000:08:00.0");
-	assert_string_equal(get("/sys/bus/pci/drivers_probe"), "0000:08:00.0");
+	assert_string_equal(tl_get("/sys/bus/pci/drivers_probe"),
+			    "0000:08:00.0");
 	assert_string_equal(err.msg,
 			    "0000:08:00.0 did not go back to nvidia within 50 "
 			    "ms (driver: vfio-pci); check dmesg\n"
@@ -193,13 +140,13 @@ static void test_unbind_claimed(void **state)
 		_exit(0);
 	}
 	text = xasprintf("other %ld\n", (long)other);
-	put("/run/vmrun/claims/0000:08:00.0", text, 0600);
+	tl_put("/run/vmrun/claims/0000:08:00.0", text, 0600);
 	assert_int_equal(op.type->undo(&op, &err), -EBUSY);
 	want = xasprintf("0000:08:00.0 is in use by VM 'other' (vmrun pid "
 			 "%ld): stop it first (vmrun stop other)",
 			 (long)other);
 	assert_string_equal(err.msg, want);
-	assert_string_equal(get("/sys/bus/pci/drivers/vfio-pci/unbind"), "");
+	assert_string_equal(tl_get("/sys/bus/pci/drivers/vfio-pci/unbind"), "");
 	kill(other, SIGKILL);
 	waitpid(other, NULL, 0);
 	free(want);
@@ -218,8 +165,8 @@ static void test_bind_already_vfio(void **state)
 	assert_int_equal(op.type->apply(&op, &err), 0);
 	assert_int_equal(op.type->undo(&op, &err), 0);
 	/* Nothing written: it stays on vfio-pci. */
-	assert_string_equal(get(DEV "/driver_override"), "(null)\n");
-	assert_string_equal(get("/sys/bus/pci/drivers_probe"), "");
+	assert_string_equal(tl_get(DEV "/driver_override"), "(null)\n");
+	assert_string_equal(tl_get("/sys/bus/pci/drivers_probe"), "");
 	op_release(&op);
 }
 
@@ -236,7 +183,7 @@ static void test_bind_gone(void **state)
 	want = xasprintf("0000:0b:00.0 is not on the PCI bus: read "
 			 "%s/sys/bus/pci/devices/0000:0b:00.0/driver_override: "
 			 "No such file or directory",
-			 root);
+			 hostfs_root());
 	assert_string_equal(err.msg, want);
 	free(want);
 	op_release(&op);
@@ -264,20 +211,20 @@ static void test_modprobe(void **state)
 	assert_int_equal(op.type->apply(&op, &err), -ENOENT);
 	assert_string_equal(err.msg, "modprobe not found in /usr/sbin, "
 				     "/usr/bin, /sbin or /bin: install it");
-	put("/usr/sbin/modprobe", "#!/bin/sh\nexit 1\n", 0755);
+	tl_put("/usr/sbin/modprobe", "#!/bin/sh\nexit 1\n", 0755);
 	assert_int_equal(op.type->apply(&op, &err), -EIO);
 	assert_string_equal(err.msg, "modprobe vfio-pci failed (exit status "
 				     "1): is the module built for this kernel "
 				     "(uname -r)?");
-	put("/usr/sbin/modprobe", "#!/bin/sh\nexit 0\n", 0755);
+	tl_put("/usr/sbin/modprobe", "#!/bin/sh\nexit 0\n", 0755);
 	assert_int_equal(op.type->apply(&op, &err), -ENOENT);
 	assert_string_equal(err.msg, "modprobe vfio-pci succeeded but "
 				     "/sys/bus/pci/drivers/vfio-pkg did not "
 				     "appear");
-	put("/usr/sbin/modprobe",
-	    "#!/bin/sh\nmkdir -p \"$(dirname \"$0\")/../../sys/bus/pci/"
-	    "drivers/vfio-pkg\"\n",
-	    0755);
+	tl_put("/usr/sbin/modprobe",
+	       "#!/bin/sh\nmkdir -p \"$(dirname \"$0\")/../../sys/bus/pci/"
+	       "drivers/vfio-pkg\"\n",
+	       0755);
 	assert_int_equal(op.type->apply(&op, &err), 0);
 	assert_int_equal(op.type->undo(&op, &err), 0);
 	op_release(&op);
@@ -302,8 +249,8 @@ static void test_stop_unit(void **state)
 	struct op op = arg_op(&console_op_stop_unit, "unit", "gdm.service");
 
 	(void)state;
-	put("/usr/bin/systemctl", systemctl, 0755);
-	put("/units/gdm.service", "active\n", 0644);
+	tl_put("/usr/bin/systemctl", systemctl, 0755);
+	tl_put("/units/gdm.service", "active\n", 0644);
 	assert_int_equal(op.type->save(&op, &err), 0);
 	assert_string_equal(op_saved(&op, "state"), "active");
 	setenv("STOPFAIL", "1", 1);
@@ -318,9 +265,9 @@ static void test_stop_unit(void **state)
 				     "systemctl stop");
 	unsetenv("STICKY");
 	assert_int_equal(op.type->apply(&op, &err), 0);
-	assert_string_equal(get("/units/gdm.service"), "inactive\n");
+	assert_string_equal(tl_get("/units/gdm.service"), "inactive\n");
 	assert_int_equal(op.type->undo(&op, &err), 0);
-	assert_string_equal(get("/units/gdm.service"), "active\n");
+	assert_string_equal(tl_get("/units/gdm.service"), "active\n");
 	/* Twice is harmless. */
 	assert_int_equal(op.type->undo(&op, &err), 0);
 	op_release(&op);
@@ -332,12 +279,12 @@ static void test_vtconsole(void **state)
 	struct op op = arg_op(&console_op_vtconsole, "vtcon", "vtcon1");
 
 	(void)state;
-	put("/sys/class/vtconsole/vtcon1/bind", "1", 0644);
+	tl_put("/sys/class/vtconsole/vtcon1/bind", "1", 0644);
 	assert_int_equal(op.type->save(&op, &err), 0);
 	assert_int_equal(op.type->apply(&op, &err), 0);
-	assert_string_equal(get("/sys/class/vtconsole/vtcon1/bind"), "0");
+	assert_string_equal(tl_get("/sys/class/vtconsole/vtcon1/bind"), "0");
 	assert_int_equal(op.type->undo(&op, &err), 0);
-	assert_string_equal(get("/sys/class/vtconsole/vtcon1/bind"), "1");
+	assert_string_equal(tl_get("/sys/class/vtconsole/vtcon1/bind"), "1");
 	assert_int_equal(op.type->undo(&op, &err), 0);
 	op_release(&op);
 }
@@ -349,7 +296,7 @@ static void test_file_op(void **state)
 	struct vr_error err = {0};
 	struct plan plan = {0};
 	struct op *op;
-	char *path = rooted("/run/vmrun/x-battery.aml");
+	char *path = tl_path("/run/vmrun/x-battery.aml");
 	unsigned char buf[16];
 	struct stat st;
 	FILE *f;
@@ -498,8 +445,8 @@ static void test_plan_modprobe_and_claims(void **state)
 	struct vr_error err = {0};
 	struct profile p = {0};
 	struct plan plan = {0};
-	char *dir = rooted("/sys/bus/pci/drivers/vfio-pci");
-	char *path = rooted("/sys/bus/pci/drivers/vfio-pci/unbind");
+	char *dir = tl_path("/sys/bus/pci/drivers/vfio-pci");
+	char *path = tl_path("/sys/bus/pci/drivers/vfio-pci/unbind");
 	struct host h;
 	char *text;
 	pid_t other;
@@ -518,7 +465,7 @@ static void test_plan_modprobe_and_claims(void **state)
 		_exit(0);
 	}
 	text = xasprintf("other %ld\n", (long)other);
-	put("/run/vmrun/claims/0000:03:00.0", text, 0600);
+	tl_put("/run/vmrun/claims/0000:03:00.0", text, 0600);
 	free(text);
 	assert_int_equal(vfio_plan(&plan, &p, &h, &err), -EINVAL);
 	text = xasprintf("0000:03:00.0 is in use by VM 'other' (vmrun pid "
