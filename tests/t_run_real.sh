@@ -251,6 +251,13 @@ if wait_running "own shutdown" "$TMP/run.log"; then
 		check "QEMU maps its RAM from hugetlbfs" \
 			grep -q "/run/vmrun/hugepages-2M/vmrun-$NAME" \
 			"/proc/$QPID/maps"
+		# one preallocation thread per pinned CPU, in a thread
+		# context on those CPUs; the log says how long it took
+		check "QEMU preallocates with 2 threads on CPUs 0-1" \
+			grep -qa '"cpu-affinity":\[0,1\]}.*"prealloc-threads":2,' \
+			"/proc/$QPID/cmdline"
+		check "the log says how long preallocation took" \
+			log_has "$TMP/run.log" "preallocated by 2 threads in"
 	fi
 	check "QEMU runs the fake-battery SSDT" \
 		grep -qa "acpitable" "/proc/$QPID/cmdline"

@@ -210,6 +210,12 @@ static const struct ecase ecases[] = {
 	{"NUMA node", VM "[memory]\nnuma-node = 1024\n",
 	 "t.ini:5: [memory] numa-node: '1024' is not a NUMA node; use auto or "
 	 "a node number from 0 to 1023"},
+	{"no prealloc threads", VM "[memory]\nprealloc-threads = 0\n",
+	 "t.ini:5: [memory] prealloc-threads: '0' is not a count; use auto or "
+	 "a number from 1 to 256"},
+	{"too many prealloc threads", VM "[memory]\nprealloc-threads = 257\n",
+	 "t.ini:5: [memory] prealloc-threads: '257' is not a count; use auto "
+	 "or a number from 1 to 256"},
 	{"host PCI address", VM "[pci.gpu]\nhost = 1:2:3\n",
 	 "t.ini:5: [pci.gpu] host: '1:2:3' is not a PCI address; expected "
 	 "DDDD:BB:DD.F or BB:DD.F such as 01:00.0 (see lspci -D)"},

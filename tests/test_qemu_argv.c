@@ -94,10 +94,13 @@ static void dump(void)
 
 static void build(void)
 {
-	int r = qemu_argv_build(&fx->p, &fx->h, &fx->paths,
-				hugepages_guest_node(&fx->p, &fx->h), &fx->argv,
-				&fx->warnings, &fx->err);
+	struct qemu_placement pl;
+	int r;
 
+	placement_plan(&fx->p, &fx->h, &pl);
+	r = qemu_argv_build(&fx->p, &fx->h, &fx->paths, &pl, &fx->argv,
+			    &fx->warnings, &fx->err);
+	placement_free(&pl);
 	if (r)
 		print_message("# error: %s\n", fx->err.msg);
 	assert_int_equal(r, 0);
@@ -105,10 +108,13 @@ static void build(void)
 
 static void build_fails(const char *msg)
 {
-	int r = qemu_argv_build(&fx->p, &fx->h, &fx->paths,
-				hugepages_guest_node(&fx->p, &fx->h), &fx->argv,
-				&fx->warnings, &fx->err);
+	struct qemu_placement pl;
+	int r;
 
+	placement_plan(&fx->p, &fx->h, &pl);
+	r = qemu_argv_build(&fx->p, &fx->h, &fx->paths, &pl, &fx->argv,
+			    &fx->warnings, &fx->err);
+	placement_free(&pl);
 	assert_true(r < 0);
 	assert_string_equal(fx->err.msg, msg);
 }
@@ -119,6 +125,16 @@ static int find(const char *opt, const char *val)
 	for (size_t i = 0; i + 1 < fx->argv.n; i++)
 		if (!strcmp(fx->argv.v[i], opt) &&
 		    !strcmp(fx->argv.v[i + 1], val))
+			return (int)i + 1;
+	return -1;
+}
+
+/* Index of the value after opt that starts with prefix, or -1. */
+static int find_prefix(const char *opt, const char *prefix)
+{
+	for (size_t i = 0; i + 1 < fx->argv.n; i++)
+		if (!strcmp(fx->argv.v[i], opt) &&
+		    !strncmp(fx->argv.v[i + 1], prefix, strlen(prefix)))
 			return (int)i + 1;
 	return -1;
 }
@@ -421,7 +437,7 @@ static void test_memory_hugepages_file(void **state)
 	expect("-object",
 	       "{\"qom-type\":\"memory-backend-file\",\"id\":"
 	       "\"pc.ram\",\"mem-path\":\"/dev/hugepages1G/vmrun-t\","
-	       "\"prealloc\":true,\"size\":4294967296}");
+	       "\"prealloc\":true,\"prealloc-threads\":1,\"size\":4294967296}");
 }
 
 static void test_memory_hugepages_memfd(void **state)
@@ -431,7 +447,8 @@ static void test_memory_hugepages_memfd(void **state)
 	build();
 	expect("-object", "{\"qom-type\":\"memory-backend-memfd\",\"id\":"
 			  "\"pc.ram\",\"hugetlb\":true,\"hugetlbsize\":2097152,"
-			  "\"prealloc\":true,\"size\":1073741824}");
+			  "\"prealloc\":true,\"prealloc-threads\":1,"
+			  "\"size\":1073741824}");
 }
 
 static void test_memory_not_multiple(void **state)
@@ -497,6 +514,99 @@ static void test_memory_numa_bad(void **state)
 	fx->p.memory.numa_node = 3;
 	build_fails("[memory] numa-node 3: the host has no such NUMA node (it "
 		    "has 2); pick one of its nodes or auto");
+}
+
+static struct cpulist cpus(const char *list)
+{
+	struct cpulist cl = {0};
+	const char *why;
+
+	assert_int_equal(cpulist_parse(list, &cl, &why), 0);
+	return cl;
+}
+
+/* Preallocation runs on the CPUs idle while QEMU starts: the vCPU and
+ * emulator CPUs, in a thread-context pinned to them. */
+static void test_prealloc_follows_pinning(void **state)
+{
+	(void)state;
+	fx->h.ncpus = 16;
+	fx->p.memory.hugepages = HUGEPAGES_2M;
+	fx->p.cpu.vcpu_pin = cpus("4-7");
+	fx->p.cpu.emulator_pin = cpus("1");
+	build();
+	expect("-object", "{\"qom-type\":\"thread-context\",\"id\":"
+			  "\"tc-pc.ram\",\"cpu-affinity\":[1,4,5,6,7]}");
+	expect("-object", "{\"qom-type\":\"memory-backend-memfd\",\"id\":"
+			  "\"pc.ram\",\"hugetlb\":true,\"hugetlbsize\":2097152,"
+			  "\"prealloc\":true,\"prealloc-threads\":5,"
+			  "\"size\":1073741824,\"prealloc-context\":"
+			  "\"tc-pc.ram\"}");
+	cpulist_free(&fx->p.cpu.vcpu_pin);
+	cpulist_free(&fx->p.cpu.emulator_pin);
+}
+
+/* Unpinned on a two-node host: every CPU of the memory's node, and the
+ * thread-context by node; [memory] prealloc-threads caps the count. */
+static void test_prealloc_node(void **state)
+{
+	(void)state;
+	two_nodes();
+	fx->nodes[0].cpus = cpus("0-7");
+	fx->nodes[1].cpus = cpus("8-15");
+	fx->h.ncpus = 16;
+	fx->p.memory.hugepages = HUGEPAGES_2M;
+	fx->p.memory.numa_node = 1;
+	build();
+	expect("-object", "{\"qom-type\":\"thread-context\",\"id\":"
+			  "\"tc-pc.ram\",\"node-affinity\":[1]}");
+	assert_non_null(strstr(
+		fx->argv.v[find_prefix(
+			"-object", "{\"qom-type\":\"memory-backend-memfd\"")],
+		"\"prealloc-threads\":8,"));
+	strv_free(&fx->argv);
+	fx->p.memory.prealloc_threads = 3;
+	build();
+	assert_non_null(strstr(
+		fx->argv.v[find_prefix(
+			"-object", "{\"qom-type\":\"memory-backend-memfd\"")],
+		"\"prealloc-threads\":3,"));
+	cpulist_free(&fx->nodes[0].cpus);
+	cpulist_free(&fx->nodes[1].cpus);
+}
+
+/* One node, no pinning: nothing to steer; QEMU before 7.2: no
+ * thread-context object at all; plain RAM: no preallocation. */
+static void test_prealloc_no_context(void **state)
+{
+	(void)state;
+	fx->h.ncpus = 4;
+	fx->p.memory.hugepages = HUGEPAGES_2M;
+	build();
+	assert_int_equal(
+		find_prefix("-object", "{\"qom-type\":\"thread-context\""), -1);
+	assert_non_null(strstr(
+		fx->argv.v[find_prefix(
+			"-object", "{\"qom-type\":\"memory-backend-memfd\"")],
+		"\"prealloc-threads\":4,"));
+	strv_free(&fx->argv);
+	fx->h.qemu.minor = 1;
+	fx->p.cpu.vcpu_pin = cpus("2-3");
+	build();
+	assert_int_equal(
+		find_prefix("-object", "{\"qom-type\":\"thread-context\""), -1);
+	assert_null(strstr(
+		fx->argv.v[find_prefix(
+			"-object", "{\"qom-type\":\"memory-backend-memfd\"")],
+		"prealloc-context"));
+	strv_free(&fx->argv);
+	fx->p.memory.hugepages = HUGEPAGES_NONE;
+	build();
+	assert_null(strstr(
+		fx->argv.v[find_prefix("-object",
+				       "{\"qom-type\":\"memory-backend-ram\"")],
+		"prealloc"));
+	cpulist_free(&fx->p.cpu.vcpu_pin);
 }
 
 static void test_balloon(void **state)
@@ -1144,6 +1254,9 @@ int main(void)
 		T(test_hv_vendor_injection),
 		T(test_hv_value_injection),
 		T(test_memory_hugepages_file),
+		T(test_prealloc_follows_pinning),
+		T(test_prealloc_node),
+		T(test_prealloc_no_context),
 		T(test_memory_hugepages_memfd),
 		T(test_memory_not_multiple),
 		T(test_memory_numa_auto),

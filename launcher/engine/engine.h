@@ -85,6 +85,9 @@ struct plan {
 	struct strv warnings; /* shown before start, e.g. boot GPU */
 	uint64_t memlock;     /* RLIMIT_MEMLOCK for QEMU, 0 = unchanged */
 	size_t applied;	      /* ops applied so far */
+	/* threads QEMU preallocates guest RAM with before its monitor
+	 * answers; 0 when RAM is not preallocated */
+	unsigned prealloc_threads;
 };
 
 void plan_free(struct plan *plan);

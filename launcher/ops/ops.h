@@ -13,6 +13,7 @@
 #include "profile/profile.h"
 #include "host/host.h"
 #include "engine/engine.h"
+#include "qemu/qemu.h"
 
 /* acpi.c: the fake-battery SSDT vmrun hands to QEMU with -acpitable, for
  * laptop GPU drivers that refuse to run without a battery. */
@@ -193,6 +194,15 @@ int vfio_wait_driver(const char *bdf, const char *want, char *cur,
 		     size_t curlen);
 
 extern const struct op_type vfio_op_bind, vfio_op_modprobe;
+
+/* placement.c: guest RAM's node and its preallocation. */
+/* The memory node (hugepages_guest_node) and, for hugepage-backed RAM,
+ * the preallocation threads: one per CPU idle while QEMU starts (vCPU
+ * and emulator CPUs, or all without pinning) on the memory's node,
+ * capped by [memory] prealloc-threads. Free with placement_free. */
+void placement_plan(const struct profile *p, const struct host *h,
+		    struct qemu_placement *pl);
+void placement_free(struct qemu_placement *pl);
 
 /* child.c: a started child as a host change. */
 /* Plan an op that records a started child: undoing it terminates the

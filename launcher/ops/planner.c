@@ -52,16 +52,20 @@ static int host_ops_plan(struct plan *plan, const struct profile *p,
 int planner_build(const struct profile *p, const struct host *h,
 		  struct plan *plan, struct vr_error *err)
 {
+	struct qemu_placement place;
 	int r;
 
 	memset(plan, 0, sizeof(*plan));
 	plan->profile = p;
 	paths_vm_build(p, &plan->paths);
 	r = host_ops_plan(plan, p, h, err);
-	if (!r)
-		r = qemu_argv_build(p, h, &plan->paths,
-				    hugepages_guest_node(p, h), &plan->argv,
+	if (!r) {
+		placement_plan(p, h, &place);
+		plan->prealloc_threads = place.prealloc_threads;
+		r = qemu_argv_build(p, h, &plan->paths, &place, &plan->argv,
 				    &plan->warnings, err);
+		placement_free(&place);
+	}
 	if (r)
 		plan_free(plan);
 	return r;

@@ -161,7 +161,8 @@ struct profile_hyperv {
 
 struct profile_memory {
 	enum hugepages hugepages;
-	int numa_node; /* -1 = auto */
+	int numa_node;		   /* -1 = auto */
+	unsigned prealloc_threads; /* 0 = auto */
 	bool balloon;
 };
 

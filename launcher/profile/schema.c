@@ -240,6 +240,12 @@ const struct pkey profile_keys[] = {
 	 "auto", .max = 1023,
 	 .help = "host node for guest memory; auto: the node of the first "
 		 "passed-through device"},
+	{S(SEC_MEMORY), "prealloc-threads", &pt_auto_count,
+	 O(profile_memory, prealloc_threads), "auto", .max = 256,
+	 .help = "threads QEMU touches hugepage-backed guest RAM with before "
+		 "the guest starts; auto: one per CPU that is idle then (the "
+		 "vCPU and emulator CPUs, or every CPU without pinning) on "
+		 "the node that holds the memory; a number caps it"},
 	{S(SEC_MEMORY), "balloon", &pt_bool, O(profile_memory, balloon), "no",
 	 .help = "add a virtio balloon device"},
 

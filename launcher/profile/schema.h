@@ -139,9 +139,9 @@ void profile_size_format(uint64_t v, char *buf, size_t len);
 extern const struct ptype pt_str, pt_word, pt_user, pt_ifname, pt_unit,
 	pt_strlist, pt_path, pt_pathlist, pt_program, pt_romfile, pt_acpi_table,
 	pt_hook, pt_bool, pt_uint, pt_enum, pt_tristate, pt_choice_str, pt_size,
-	pt_cpulist, pt_vmname, pt_uuid, pt_machine, pt_hv, pt_numa, pt_pci_host,
-	pt_pci_guest, pt_hex16, pt_mac, pt_usb, pt_lg_device, pt_lg_size,
-	pt_resolution, pt_address;
+	pt_cpulist, pt_vmname, pt_uuid, pt_machine, pt_hv, pt_numa,
+	pt_auto_count, pt_pci_host, pt_pci_guest, pt_hex16, pt_mac, pt_usb,
+	pt_lg_device, pt_lg_size, pt_resolution, pt_address;
 
 /* After the values: derived defaults and checks across fields. */
 void profile_check(struct profile_ctx *c);

@@ -343,6 +343,25 @@ static int parse_numa(struct pval *v)
 }
 const struct ptype pt_numa = {parse_numa, "auto or a node number"};
 
+static int parse_auto_count(struct pval *v)
+{
+	unsigned long long n;
+
+	if (!strcasecmp(v->s, "auto")) {
+		*(unsigned *)v->field = 0;
+		return 0;
+	}
+	if (parse_uint(v->s, v->key->max, &n) || n < 1)
+		return pval_fail(v,
+				 "'%s' is not a count; use auto or a number "
+				 "from 1 to %llu",
+				 v->s, v->key->max);
+	*(unsigned *)v->field = (unsigned)n;
+	return 0;
+}
+const struct ptype pt_auto_count = {parse_auto_count,
+				    "auto or a number from 1"};
+
 static int parse_pci_host(struct pval *v)
 {
 	if (pci_addr_parse(v->s, v->field))

@@ -274,7 +274,7 @@ static int add_cpu(struct qemu_build *b)
  * (hugepages_guest_node()); it must be one the host has. */
 static int memory_node(struct qemu_build *b, int *node)
 {
-	*node = b->mem_node;
+	*node = b->place->mem_node;
 	if (*node < 0 || !b->h->nnodes)
 		return 0;
 	for (size_t i = 0; i < b->h->nnodes; i++)
@@ -310,12 +310,51 @@ static json_object *memory_backend(struct qemu_build *b)
 		json_object_object_add(o, "hugetlbsize",
 				       json_object_new_int64((int64_t)page));
 	}
-	if (hp != HUGEPAGES_NONE)
+	if (hp != HUGEPAGES_NONE) {
 		json_object_object_add(o, "prealloc",
 				       json_object_new_boolean(true));
+		json_object_object_add(
+			o, "prealloc-threads",
+			json_object_new_int((int)b->place->prealloc_threads));
+	}
 	json_object_object_add(o, "size",
 			       json_object_new_int64((int64_t)p->vm.memory));
 	return o;
+}
+
+/* QEMU 7.2 runs the preallocation threads in a thread-context: on the
+ * planner's CPUs, or on the CPUs of the node that holds the memory, so
+ * every page is touched from where it lives. NULL when neither applies
+ * (one node, no pinning) or QEMU is older. */
+static json_object *prealloc_context(struct qemu_build *b, int node)
+{
+	const struct qemu_placement *pl = b->place;
+	const struct host_qemu *q = &b->h->qemu;
+	json_object *o, *list = json_object_new_array();
+
+	if (!pl->prealloc_threads || q->major * 100 + q->minor < 702)
+		goto none;
+	if (pl->prealloc_cpus.n) {
+		for (size_t i = 0; i < pl->prealloc_cpus.n; i++)
+			json_object_array_add(
+				list,
+				json_object_new_int(pl->prealloc_cpus.cpu[i]));
+	} else if (node >= 0 && b->h->nnodes > 1) {
+		json_object_array_add(list, json_object_new_int(node));
+	} else {
+		goto none;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "qom-type",
+			       json_object_new_string("thread-context"));
+	json_object_object_add(o, "id", json_object_new_string("tc-pc.ram"));
+	json_object_object_add(
+		o, pl->prealloc_cpus.n ? "cpu-affinity" : "node-affinity",
+		list);
+	return o;
+none:
+	json_object_put(list);
+	return NULL;
 }
 
 static int add_memory(struct qemu_build *b)
@@ -325,7 +364,7 @@ static int add_memory(struct qemu_build *b)
 	uint64_t page = hp == HUGEPAGES_1G   ? GIB
 			: hp == HUGEPAGES_2M ? 2 * MIB
 					     : MIB;
-	json_object *o;
+	json_object *o, *tc;
 	int node, r;
 
 	if (!p->vm.memory || p->vm.memory % page)
@@ -341,7 +380,13 @@ static int add_memory(struct qemu_build *b)
 		return r;
 	qb_addf(b, "-m", "size=%lluk",
 		(unsigned long long)(p->vm.memory / KIB));
+	tc = prealloc_context(b, node);
+	if (tc)
+		qb_json(b, "-object", tc);
 	o = memory_backend(b);
+	if (tc)
+		json_object_object_add(o, "prealloc-context",
+				       json_object_new_string("tc-pc.ram"));
 	/* Binding only means something where there is a choice. */
 	if (node >= 0 && b->h->nnodes > 1) {
 		json_object *nodes = json_object_new_array();
@@ -459,14 +504,14 @@ static int add_devices(struct qemu_build *b)
 }
 
 int qemu_argv_build(const struct profile *p, const struct host *h,
-		    const struct vm_paths *paths, int mem_node,
-		    struct strv *argv, struct strv *warnings,
-		    struct vr_error *err)
+		    const struct vm_paths *paths,
+		    const struct qemu_placement *place, struct strv *argv,
+		    struct strv *warnings, struct vr_error *err)
 {
 	struct qemu_build b = {.p = p,
 			       .h = h,
 			       .paths = paths,
-			       .mem_node = mem_node,
+			       .place = place,
 			       .argv = argv,
 			       .warnings = warnings,
 			       .err = err};

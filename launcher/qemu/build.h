@@ -32,7 +32,7 @@ struct qemu_build {
 	const struct profile *p;
 	const struct host *h;
 	const struct vm_paths *paths;
-	int mem_node; /* NUMA node of guest RAM (the planner's), -1 none */
+	const struct qemu_placement *place; /* the planner's choices */
 	struct strv *argv;
 	struct strv *warnings;
 	struct vr_error *err;

@@ -8,13 +8,22 @@
 #include "host/host.h"
 #include "engine/engine.h"
 
+/* Where guest RAM goes and who touches it first, as the planner decided
+ * (ops/placement.c): the argv builder only writes it down. */
+struct qemu_placement {
+	int mem_node;		   /* NUMA node guest RAM is bound to, -1 */
+	unsigned prealloc_threads; /* 0: RAM is not preallocated */
+	/* CPUs the preallocation threads run on (a thread-context), n == 0:
+	 * the node's CPUs when mem_node >= 0, else anywhere */
+	struct cpulist prealloc_cpus;
+};
+
 /* Append the whole argv (binary first) to argv; notes such as Hyper-V
- * features dropped under TCG go to warnings. mem_node is the NUMA node
- * the planner binds guest RAM to, -1 for none. */
+ * features dropped under TCG go to warnings. */
 int qemu_argv_build(const struct profile *p, const struct host *h,
-		    const struct vm_paths *paths, int mem_node,
-		    struct strv *argv, struct strv *warnings,
-		    struct vr_error *err);
+		    const struct vm_paths *paths,
+		    const struct qemu_placement *place, struct strv *argv,
+		    struct strv *warnings, struct vr_error *err);
 
 /* The host tap device QEMU uses for a [net.NAME] with mode = bridge (the
  * plan creates it before start): "vmrun-VM" for a VM's only bridged net,

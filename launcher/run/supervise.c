@@ -165,6 +165,8 @@ static int start_guest(struct sup *s, int qmp_fd, struct vr_error *err)
 {
 	int r = qmp_open_fd(qmp_fd, &s->qmp, err);
 
+	if (!r)
+		r = prealloc_wait(s, qmp_fd, err);
 	if (r)
 		return r;
 	if (log_get_level() >= LOG_DEBUG)

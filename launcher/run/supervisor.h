@@ -53,6 +53,12 @@ void ladder_show_power_off(const struct sup *s);
 /* QMP events: SHUTDOWN, GUEST_PANICKED, RESET, STOP, RESUME. */
 void ladder_on_event(const struct qmp_event *ev, void *data);
 
+/* prealloc.c: QEMU touches hugepage-backed guest RAM before its monitor
+ * answers. Wait for the greeting on qmp_fd with a progress line on a
+ * terminal, and log how long it took; a signal, QEMU's death or a time
+ * far past the estimate ends the wait. 0 at once without preallocation. */
+int prealloc_wait(struct sup *s, int qmp_fd, struct vr_error *err);
+
 void clients_accept(struct sup *s);
 void clients_request(struct sup *s, size_t i);
 const char *clients_reason_name(int code);
