@@ -5,8 +5,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VMRUN=${VMRUN:-$TOP/build/san/vmrun}
 VMRUN_PLAIN=$TOP/build/vmrun
 FAKEHOST=$TOP/tests/fakehost/fakehost
-SHARED=${VMRUN_SHARED:-$(cd "$TOP/.." && pwd)/shared}
-FIXTURES=$SHARED/fixtures/hosts
+FIXTURES=$TOP/tests/fixtures/hosts
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:verify_asan_link_order=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 _n=0

@@ -30,7 +30,6 @@ if [ -x "$VMRUN" ]; then
 		[ -f "$ini" ] || continue
 		fixture=$(sed -n '1s/^; fixture: *//p' "$ini")
 		fx=$FIXTURES/$fixture.host
-		[ -f "$fx" ] || fx=$TOP/tests/fixtures/$fixture.host
 		root=$TMP/root-$fixture
 		[ -d "$root" ] || "$FAKEHOST" build "$fx" "$root" >/dev/null 2>&1 ||
 			continue

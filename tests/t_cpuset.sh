@@ -34,7 +34,7 @@ irq() {
 }
 
 B550=$FIXTURES/b550-gtx1060.host
-DUAL=$TOP/tests/fixtures/dual-node-hybrid.host
+DUAL=$FIXTURES/dual-node-hybrid.host
 HOSTCPUS=0-1,6-15
 ISO='cores = 4\nvcpu-pin = 2-5\nemulator-pin = 0\nisolate = yes'
 SCOPE=/machine.slice/vmrun-iso.scope

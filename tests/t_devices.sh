@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `vmrun devices`: for every host fixture (shared and tests/fixtures), the
+# `vmrun devices`: for every host fixture (tests/fixtures/hosts/), the
 # text and JSON listing must match tests/golden/devices-FIXTURE.{txt,json};
 # the fake root's path is replaced by @ROOT@. Regenerate after a deliberate
 # change with VMRUN_GOLDEN_UPDATE=1 tests/run t_devices.sh and review the
@@ -18,7 +18,7 @@ golden() {
 	fi
 }
 
-for host in "$FIXTURES"/*.host "$TOP"/tests/fixtures/*.host; do
+for host in "$FIXTURES"/*.host; do
 	fx=$(basename "$host" .host)
 	root=$TMP/root-$fx
 	if ! "$FAKEHOST" build "$host" "$root" >"$TMP/build.log" 2>&1; then

@@ -57,20 +57,17 @@ doctor() {
 }
 
 build() {
-	local fx=$1 host
+	local fx=$1
 	ROOT=$TMP/root-$fx
 	[ -d "$ROOT" ] && return 0
-	for host in "$FIXTURES/$fx.host" "$TOP/tests/fixtures/$fx.host"; do
-		[ -f "$host" ] || continue
-		"$FAKEHOST" build "$host" "$ROOT" >"$TMP/build.log" 2>&1 &&
-			stage "$ROOT" 000001ffffffffff 8388608 && return 0
-	done
+	"$FAKEHOST" build "$FIXTURES/$fx.host" "$ROOT" >"$TMP/build.log" 2>&1 &&
+		stage "$ROOT" 000001ffffffffff 8388608 && return 0
 	not_ok "$fx: build fake host"
 	sed 's/^/#   /' "$TMP/build.log"
 	return 1
 }
 
-for host in "$FIXTURES"/*.host "$TOP"/tests/fixtures/*.host; do
+for host in "$FIXTURES"/*.host; do
 	fx=$(basename "$host" .host)
 	build "$fx" || continue
 	doctor "$ROOT"

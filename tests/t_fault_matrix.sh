@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_fault_matrix.sh: for every shared host fixture, a full plan (GPU and
+# t_fault_matrix.sh: for every host fixture, a full plan (GPU and
 # its audio function, hugepages, isolate + IRQ affinity, console and efifb,
 # Looking Glass, fake battery, a bridged tap) is cut short after each of
 # its host operations, and while a guest runs (tests/fakeqemu) or while
@@ -105,7 +105,7 @@ wait_running() {
 
 # --- the profile of one fixture ---------------------------------------------
 # gpu_functions FIXTURE-FILE: the guest GPU and its group's other functions
-# (bridges stay with the host): known for the shared fixtures, else the
+# (bridges stay with the host): known for the real-machine fixtures, else the
 # first VGA device that is not the boot GPU
 gpu_functions() {
 	case $(basename "$1" .host) in

@@ -42,8 +42,8 @@ for ini in "$GOLDEN"/*.ini; do
 	done
 done
 
-# Every key of PROFILE.md appears in at least one golden profile.
-keys=$(sed -n 's/^| \([a-z][a-z0-9, -]*\) | .*/\1/p' "$SHARED/PROFILE.md" |
+# Every key of docs/PROFILE.md appears in at least one golden profile.
+keys=$(sed -n 's/^| \([a-z][a-z0-9, -]*\) | .*/\1/p' "$TOP/docs/PROFILE.md" |
 	tr ',' '\n' | sed 's/^ *//; s/ *$//' | grep -v '^key$' | sort -u)
 missing=""
 for k in $keys; do

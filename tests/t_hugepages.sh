@@ -36,7 +36,7 @@ pool() {
 
 B550=$FIXTURES/b550-gtx1060.host
 IVY=$FIXTURES/ivybridge-gtx970.host
-DUAL=$TOP/tests/fixtures/dual-node-hybrid.host
+DUAL=$FIXTURES/dual-node-hybrid.host
 
 # --- a shortage that compaction fixes -----------------------------------
 build "$B550" || exit 1

@@ -1,5 +1,5 @@
-/* test_host.c: the host view against fake roots built from the shared
- * fixtures (and one of ours), and against the machine running the test. */
+/* test_host.c: the host view against fake roots built from the host
+ * fixtures (tests/fixtures/hosts/), and against the machine running it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,12 +21,7 @@
 
 static char *fixture_path(const char *name)
 {
-	const char *shared = getenv("VMRUN_SHARED");
-
-	if (!strchr(name, '/'))
-		return xasprintf("%s/fixtures/hosts/%s",
-				 shared ? shared : "../shared", name);
-	return xstrdup(name);
+	return xasprintf("tests/fixtures/hosts/%s", name);
 }
 
 /* Build a fake root from a fixture into a fresh folder; tests run from
@@ -184,7 +179,7 @@ static void test_ivybridge(void **state)
 /* Two nodes, hybrid cgroups, a GPU on vfio-pci, subsystem IDs. */
 static void test_dual_node(void **state)
 {
-	char *root = build_root("tests/fixtures/dual-node-hybrid.host");
+	char *root = build_root("dual-node-hybrid.host");
 	const struct host_pci *p;
 	const struct host_hugepool *pool;
 	cleanup_free char *list = NULL;

@@ -1,5 +1,5 @@
 # fh_hostfile.py: parser of the host fixture format (*.host, described in
-# ../shared/fixtures/hosts/README.md). Errors name the file and line.
+# tests/fixtures/hosts/README.md). Errors name the file and line.
 import re
 import shlex
 
