@@ -51,6 +51,17 @@ hugetlbfs_state() {
 		echo mounted
 }
 
+# maps_hugetlbfs PID: QEMU maps its RAM from vmrun's folder vmrun-NAME on
+# a hugetlbfs mount: vmrun's own /run/vmrun/hugepages-2M, or one the host
+# already has for 2 MiB pages (/dev/hugepages on most systemd hosts).
+maps_hugetlbfs() {
+	local file mnt
+	file=$(grep -o "/[^ ]*/vmrun-$NAME/[^ ]*" "/proc/$1/maps" | head -n 1)
+	mnt=${file%/vmrun-$NAME/*}
+	[ -n "$file" ] && awk -v m="$mnt" '$2 == m && $3 == "hugetlbfs" {f = 1}
+		END {exit !f}' /proc/mounts
+}
+
 # disk IMAGE LINE...: a FAT image whose startup.nsh runs the lines
 disk() {
 	local img=$1 dir=$TMP/nsh.$$
@@ -162,7 +173,8 @@ restored() {
 	for f in /run/vmrun/$NAME.json /run/vmrun/$NAME.sock \
 		/run/vmrun/$NAME.lock /run/vmrun/$NAME-swtpm.sock \
 		/run/vmrun/$NAME-battery.aml \
-		"/run/vmrun/hugepages-2M/vmrun-$NAME"; do
+		$(awk '$3 == "hugetlbfs" {print $2 "/vmrun-'"$NAME"'"}' \
+			/proc/mounts); do
 		[ -e "$f" ] && leftovers+=" $f"
 	done
 	[ -n "$(qemu_pids "$NAME")" ] && leftovers+=" QEMU $(qemu_pids "$NAME")"
@@ -249,8 +261,7 @@ if wait_running "own shutdown" "$TMP/run.log"; then
 			expect_eq "QEMU holds 128 more 2 MiB hugepages" \
 				$((USED0 + 128)) "$(hugepages_used)"
 		check "QEMU maps its RAM from hugetlbfs" \
-			grep -q "/run/vmrun/hugepages-2M/vmrun-$NAME" \
-			"/proc/$QPID/maps"
+			maps_hugetlbfs "$QPID"
 		# one preallocation thread per pinned CPU, in a thread
 		# context on those CPUs; the log says how long it took
 		check "QEMU preallocates with 2 threads on CPUs 0-1" \
