@@ -25,7 +25,6 @@ NODE = 0  # the node vmrun puts the RAM of a profile without [pci] on
 NR = "/proc/sys/vm/nr_hugepages"
 NODE_NR = ("/sys/devices/system/node/node%d/hugepages/hugepages-2048kB/"
            "nr_hugepages" % NODE)
-BACKEND = '{"qom-type":"memory-backend-file"'
 ONE = "bare QEMU, QEMU's default (1 thread)"
 
 
@@ -151,8 +150,10 @@ def has_thread_context():
 def backend_of(argv):
     """Index and properties of the guest RAM's memory backend."""
     for i, a in enumerate(argv):
-        if a.startswith(BACKEND):
-            return i, json.loads(a)
+        if a.startswith("{") and argv[i - 1] == "-object":
+            obj = json.loads(a)
+            if obj.get("qom-type") == "memory-backend-file":
+                return i, obj
     raise RuntimeError("vmrun's argv has no memory-backend-file: %s" %
                        " ".join(argv))
 
@@ -170,11 +171,16 @@ def bare_argv(argv, mem_dir, threads=None, context=False):
         if context:
             tc = {"qom-type": "thread-context", "id": "tc-" + obj["id"],
                   "node-affinity": [NODE]}
-            argv[i - 1:i - 1] = ["-object", json.dumps(tc)]
+            argv[i - 1:i - 1] = ["-object", compact(tc)]
             i += 2
             obj["prealloc-context"] = tc["id"]
-    argv[i] = json.dumps(obj)
+    argv[i] = compact(obj)
     return argv
+
+
+def compact(obj):
+    """JSON as vmrun writes it in an argv: no spaces."""
+    return json.dumps(obj, separators=(",", ":"))
 
 
 def time_virsh(domain):
