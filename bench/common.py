@@ -3,6 +3,7 @@
 # Standard library only, like tests/fakehost.
 import json
 import os
+import select
 import shutil
 import socket
 import statistics
@@ -134,17 +135,26 @@ class ProcSample:
 
 
 def wait_line(stream, text, timeout):
-    """Read lines from a pipe until one holds text; the time it came."""
+    """Read a pipe (its fd, past any buffering) until a line holds text,
+    for at most timeout seconds; the time the line came."""
     end = time.monotonic() + timeout
-    got = []
-    while time.monotonic() < end:
-        line = stream.readline()
-        if not line:
+    fd = stream.fileno()
+    buf = b""
+    want = text.encode()
+    while True:
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            why = "none in %g s" % timeout
             break
-        got.append(line)
-        if text in line:
+        data = os.read(fd, 4096)
+        if not data:
+            why = "it closed its stderr"
+            break
+        buf += data
+        if want in buf:
             return time.monotonic()
-    raise RuntimeError("no '%s' line; vmrun said:\n%s" % (text, "".join(got)))
+    raise RuntimeError("no '%s' line (%s); vmrun said:\n%s" %
+                       (text, why, buf.decode(errors="replace")))
 
 
 class Qmp:

@@ -24,7 +24,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (NAME, VMRUN, copy_demo_disk, env_int,  # noqa
                     median, qemu_said, say, spawn_qemu, table, vmrun,
-                    write_profile)
+                    wait_line, write_profile)
 import libvirt_xml  # noqa: E402
 
 FLOOR = "bare QEMU, same argv (floor)"
@@ -68,20 +68,7 @@ def time_attached(profile, log, spawns, timeout=60):
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=True)
     try:
-        end = time.monotonic() + timeout
-        got = []
-        t1 = None
-        while time.monotonic() < end:
-            line = p.stderr.readline()
-            if not line:
-                break
-            got.append(line)
-            if "is running (QEMU pid" in line:
-                t1 = time.monotonic()
-                break
-        if t1 is None:
-            raise RuntimeError("vmrun never said the guest runs:\n" +
-                               "".join(got))
+        t1 = wait_line(p.stderr, "is running (QEMU pid", timeout)
     finally:
         stop_vm()
         p.stderr.close()
