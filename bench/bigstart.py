@@ -214,22 +214,22 @@ def main():
         gib = max(1, avail * 6 // 10 // 1024)
         say("bigstart: MemAvailable %d MiB: using %d GiB" % (avail, gib))
     context = has_thread_context()
-    tmp = tempfile.mkdtemp(prefix="vmrun-bench-big.")
-    state = os.path.join(tmp, "state")
-    profile = os.path.join(tmp, "bench.ini")
-    log = os.path.join(state, NAME + ".log")
-    write_profile(profile, state, memory="%dG" % gib,
-                  extra="\n[memory]\nhugepages = 2M\n")
-    argv = vmrun("--print-argv", profile).stdout.split("\n")[:-1]
-    vmrun_threads = backend_of(argv)[1].get("prealloc-threads", 1)
-    pool = Pool(gib * 512)
-    huge = None
-    domains = []
     lv_off = libvirt_xml.unavailable()
+    pool = huge = None
+    domains = []
     failed = {}
     times = {}
     back = False
+    tmp = tempfile.mkdtemp(prefix="vmrun-bench-big.")
     try:
+        state = os.path.join(tmp, "state")
+        profile = os.path.join(tmp, "bench.ini")
+        log = os.path.join(state, NAME + ".log")
+        write_profile(profile, state, memory="%dG" % gib,
+                      extra="\n[memory]\nhugepages = 2M\n")
+        argv = vmrun("--print-argv", profile).stdout.split("\n")[:-1]
+        vmrun_threads = backend_of(argv)[1].get("prealloc-threads", 1)
+        pool = Pool(gib * 512)
         pool.raise_()
         huge = HugeDir(tmp)
         contenders = [
@@ -260,7 +260,8 @@ def main():
             libvirt_xml.undefine(d)
         if huge:
             huge.remove()
-        back = pool.restore()
+        if pool:
+            back = pool.restore()
         subprocess.run(["rm", "-rf", tmp])
     base = median(times[ONE]) if times.get(ONE) else float("nan")
     rows = []

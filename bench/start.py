@@ -140,10 +140,8 @@ def main():
     state = os.path.join(tmp, "state")
     profile = os.path.join(tmp, "bench.ini")
     log = os.path.join(state, NAME + ".log")
-    disk = copy_demo_disk(os.path.join(tmp, "boot.img"))
-    write_profile(profile, state, disk=disk)
-    argv = vmrun("--print-argv", profile).stdout.split("\n")[:-1]
     spawns = []
+    argv = []
     contenders = [("vmrun (attached, 'is running' line)",
                    lambda: time_attached(profile, log, spawns)),
                   ("vmrun --detach (returns)",
@@ -153,6 +151,9 @@ def main():
     lv_off = libvirt_xml.unavailable()
     failed = {}  # label: why, for the contenders that failed
     try:
+        write_profile(profile, state,
+                      disk=copy_demo_disk(os.path.join(tmp, "boot.img")))
+        argv += vmrun("--print-argv", profile).stdout.split("\n")[:-1]
         if not lv_off:
             try:
                 d = libvirt_xml.folder(tmp)
