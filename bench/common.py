@@ -3,11 +3,13 @@
 # Standard library only, like tests/fakehost.
 import json
 import os
+import select
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -52,15 +54,17 @@ def meminfo(key):
     raise KeyError(key)
 
 
-def write_profile(path, statedir, name=NAME, disk=None, extra=""):
+def write_profile(path, statedir, name=NAME, disk=None, extra="",
+                  memory="512M"):
     """The demo-like bench VM: TCG, OVMF, 512 MiB, 2 vCPUs, no network,
     no display, no passthrough."""
-    text = ("[vm]\nname = %s\nmemory = 512M\naccel = tcg\n"
+    text = ("[vm]\nname = %s\nmemory = %s\naccel = tcg\n"
             "state-dir = %s\nshutdown-timeout = 5\n\n"
             "[cpu]\nmodel = max\ncores = 2\n\n"
             "[hyperv]\nenlightenments = none\n\n"
             "[net.lan]\nmode = none\n\n"
-            "[display]\ntype = none\nvideo = std\n" % (name, statedir))
+            "[display]\ntype = none\nvideo = std\n" %
+            (name, memory, statedir))
     if disk:
         text += "\n[disk.boot]\nfile = %s\nformat = raw\n" % disk
     with open(path, "w") as f:
@@ -84,35 +88,73 @@ def vmrun(*args, check=True, **kw):
     return r
 
 
-def proc_sample(pid):
-    """CPU seconds, context switches and RSS (kB) of a process."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    ctx = rss = 0
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
-                ctx += int(v)
-            elif k == "VmRSS":
-                rss = int(v.split()[0])
-    return cpu, ctx, rss
+def _thread_switches(pid):
+    """Voluntary + involuntary context switches of each live thread of a
+    process (/proc/PID/task/TID/status): /proc/PID/status counts the main
+    thread alone, which says nothing about a multi-threaded daemon."""
+    out = {}
+    base = "/proc/%d/task" % pid
+    for tid in os.listdir(base):
+        n = 0
+        try:
+            with open("%s/%s/status" % (base, tid)) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if k in ("voluntary_ctxt_switches",
+                             "nonvoluntary_ctxt_switches"):
+                        n += int(v)
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended while we read
+        out[int(tid)] = n
+    return out
+
+
+class ProcSample:
+    """CPU seconds (all threads: utime + stime of /proc/PID/stat), RSS
+    (kB) and the context switches of every thread of a process."""
+
+    def __init__(self, pid):
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        self.cpu = (int(fields[11]) + int(fields[12])) / tick
+        self.rss = 0
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k == "VmRSS":
+                    self.rss = int(v.split()[0])
+        self.threads = _thread_switches(pid)
+
+    def switches_since(self, old):
+        """Context switches since an older sample, over all threads: the
+        growth of threads in both, and all of a thread born since. A
+        thread that ended in between takes its last switches with it."""
+        return sum(n - old.threads.get(tid, 0)
+                   for tid, n in self.threads.items())
 
 
 def wait_line(stream, text, timeout):
-    """Read lines from a pipe until one holds text; the time it came."""
+    """Read a pipe (its fd, past any buffering) until a line holds text,
+    for at most timeout seconds; the time the line came."""
     end = time.monotonic() + timeout
-    got = []
-    while time.monotonic() < end:
-        line = stream.readline()
-        if not line:
+    fd = stream.fileno()
+    buf = b""
+    want = text.encode()
+    while True:
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            why = "none in %g s" % timeout
             break
-        got.append(line)
-        if text in line:
+        data = os.read(fd, 4096)
+        if not data:
+            why = "it closed its stderr"
+            break
+        buf += data
+        if want in buf:
             return time.monotonic()
-    raise RuntimeError("no '%s' line; vmrun said:\n%s" % (text, "".join(got)))
+    raise RuntimeError("no '%s' line (%s); vmrun said:\n%s" %
+                       (text, why, buf.decode(errors="replace")))
 
 
 class Qmp:
@@ -153,14 +195,15 @@ class Qmp:
             if msg.get("event") == name:
                 return
 
-    def handshake(self):
-        self._message(30)  # the greeting
+    def handshake(self, timeout=30):
+        self._message(timeout)  # the greeting
         self.command("qmp_capabilities")
 
 
 def spawn_qemu(argv):
     """QEMU with QMP on fd 3 (the argv's chardev rewritten to fd=3, as
-    vmrun rewrites it); returns (process, Qmp)."""
+    vmrun rewrites it) and its stderr in an unnamed file (p.stderr), for
+    the error message; returns (process, Qmp)."""
     ours, theirs = socket.socketpair()
     args = [("socket,id=qmp,fd=3" if a.startswith("socket,id=qmp,") else a)
             for a in argv]
@@ -171,11 +214,19 @@ def spawn_qemu(argv):
         else:
             os.dup2(theirs.fileno(), 3)  # the copy is inheritable
 
+    err = tempfile.TemporaryFile()
     p = subprocess.Popen(args, preexec_fn=child, close_fds=False,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+                         stderr=err)
     theirs.close()
+    p.stderr = err
     return p, Qmp(ours)
+
+
+def qemu_said(p):
+    """The end of what QEMU wrote to its stderr (spawn_qemu)."""
+    p.stderr.seek(0)
+    return p.stderr.read().decode(errors="replace").strip()[-500:]
 
 
 def table(title, header, rows, notes=()):
