@@ -53,6 +53,27 @@ done_testing() {
 	[ "$_failed" -eq 0 ]
 }
 
+# test_user: an unprivileged account for the cases where "another user"
+# acts (plants a symlink, owns a folder): vmrun-tester, created here if
+# this host lacks it (useradd -M, no home made; safe to run twice and from
+# suites running at once). Prints the name; prints nothing and fails when
+# it cannot be made (not root).
+TEST_USER=vmrun-tester
+test_user() {
+	id -u "$TEST_USER" >/dev/null 2>&1 ||
+		useradd -M -s /usr/sbin/nologin -c "vmrun tests" "$TEST_USER" \
+			>/dev/null 2>&1 ||
+		id -u "$TEST_USER" >/dev/null 2>&1 || return 1
+	echo "$TEST_USER"
+}
+
+# as_user USER COMMAND...: run COMMAND as USER (uid, gid, groups)
+as_user() {
+	local u=$1
+	shift
+	setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- "$@"
+}
+
 # ---- fake host suites (they set ROOT to the host root they act on) ----
 
 # vmrun (the sanitizer build) against the fake host at $ROOT

@@ -16,8 +16,15 @@ qemu_pids() {
 	pgrep -f -- "-name guest=$1,debug-threads" || true
 }
 
+# swtpm runs in its state folder with relative paths: found by the mark
+# vmrun puts in the environment of what it starts for a VM
 swtpm_pids() {
-	pgrep -f -- "swtpm socket .*$STATE" || true
+	local p
+	for p in $(pgrep -x swtpm); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null |
+			grep -qx "VMRUN_VM=$NAME" && echo "$p"
+	done
+	true
 }
 
 cleanup() {

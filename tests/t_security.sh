@@ -65,16 +65,24 @@ vm "$OPEN/t1.ini" >"$TMP/out" 2>&1
 expect_eq "a run refuses it too" 1 $?
 has "a run says why" "the folder $OPEN is writable by everyone" "$TMP/out"
 
+# the commands that change nothing are the ones run on profiles users
+# were sent: the same rule, the same refusal
 vm --dry-run "$OPEN/t1.ini" >"$TMP/out" 2>"$TMP/err"
-expect_eq "--dry-run only warns" 0 $?
-has "the warning says a run would refuse" \
-	"vmrun: warning: the profile $OPEN/t1.ini: the folder $OPEN is writable by everyone (mode 0777); fix: chmod o-w $OPEN (a run would refuse this; --trust allows it)" \
+expect_eq "--dry-run refuses it too" 1 $?
+has "--dry-run says why, as a run does" \
+	"  the profile $OPEN/t1.ini: the folder $OPEN is writable by everyone (mode 0777); fix: chmod o-w $OPEN" \
 	"$TMP/err"
 
 vm --print-argv "$OPEN/t1.ini" >"$TMP/out" 2>"$TMP/err"
-expect_eq "--print-argv only warns" 0 $?
-check "--print-argv keeps stdout to the argv" \
-	bash -c "! grep -q warning '$TMP/out' && grep -q 'writable by everyone' '$TMP/err'"
+expect_eq "--print-argv refuses it too" 1 $?
+check "--print-argv prints no argv, the reason on stderr" \
+	bash -c "test ! -s '$TMP/out' && grep -q 'writable by everyone' '$TMP/err'"
+
+vm doctor "$OPEN/t1.ini" >"$TMP/out" 2>"$TMP/err"
+expect_eq "doctor fails the profile" 1 $?
+has "doctor says why" \
+	"FAIL  profile: refusing to use files that users other than root and you can change:" \
+	"$TMP/out"
 
 vm --trust prepare "$OPEN/t1.ini" >"$TMP/out" 2>&1
 expect_eq "--trust prepares it" 0 $?

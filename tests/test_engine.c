@@ -371,18 +371,6 @@ static void test_restore_bad_journal(void **state)
 
 	(void)state;
 	mkdir(dir, 0700);
-	tl_put(JOURNAL,
-	       "{\"version\": 1, \"ops\": [{\"type\": \"warp\", "
-	       "\"desc\": \"d\", \"args\": {}, \"state\": "
-	       "\"applied\"}]}",
-	       0644);
-	assert_int_equal(engine_restore("t", &err), -EINVAL);
-	want = xasprintf("%s/run/vmrun/t.json: entry 1 has type 'warp', which "
-			 "this vmrun does not know (written by another "
-			 "version?)",
-			 hostfs_root());
-	assert_string_equal(err.msg, want);
-	free(want);
 	tl_put(JOURNAL, "{\"version\": 1, \"ops\": [", 0644);
 	assert_int_equal(engine_restore("t", &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "/run/vmrun/t.json: "));
@@ -393,6 +381,160 @@ static void test_restore_bad_journal(void **state)
 			 hostfs_root());
 	assert_string_equal(err.msg, want);
 	free(want);
+	free(dir);
+}
+
+/* One entry restore cannot read does not block the others: they are
+ * undone, it is reported and kept in the journal as it was. */
+static void test_restore_unknown_entry(void **state)
+{
+	struct vr_error err = {0};
+	char *dir = hostfs_path("/run/vmrun");
+	json_object *j, *ops, *v;
+	char *path;
+
+	(void)state;
+	mkdir(dir, 0700);
+	tl_put("/sys/fake/a", "a1", 0644);
+	tl_put("/sys/fake/b", "b1", 0644);
+	tl_put(JOURNAL,
+	       "{\"version\": 1, \"ops\": ["
+	       "{\"type\": \"fake\", \"desc\": \"set a\", \"args\": "
+	       "{\"key\": \"a\"}, \"saved\": {\"value\": \"a0\"}, \"state\": "
+	       "\"applied\"},"
+	       "{\"type\": \"warp\", \"desc\": \"d\", \"args\": {}, "
+	       "\"state\": \"applied\"},"
+	       "{\"state\": \"applied\"},"
+	       "{\"type\": \"fake\", \"desc\": \"set b\", \"args\": "
+	       "{\"key\": \"b\"}, \"saved\": {\"value\": \"b0\"}, \"state\": "
+	       "\"applied\"}]}",
+	       0644);
+	assert_int_equal(engine_restore("t", &err), -EPERM);
+	assert_string_equal(calls, "undo:b undo:a ");
+	assert_string_equal(tl_get("/sys/fake/a"), "a0");
+	assert_string_equal(tl_get("/sys/fake/b"), "b0");
+	assert_non_null(strstr(err.msg, "refused 2 journal entries that "
+					"name what vmrun never changes; "
+					"everything else was undone. The "
+					"journal /run/vmrun/t.json is kept"));
+	assert_non_null(strstr(err.msg, "\n  entry 2 (d): its type 'warp' is "
+					"not one this vmrun knows"));
+	assert_non_null(strstr(err.msg, "\n  entry 3: it lacks type, desc, "
+					"args or state"));
+	/* the journal keeps the unknown entries as they were */
+	path = hostfs_path(JOURNAL);
+	j = json_object_from_file(path);
+	assert_non_null(j);
+	assert_true(json_object_object_get_ex(j, "ops", &ops));
+	assert_int_equal(json_object_array_length(ops), 4);
+	v = json_object_array_get_idx(ops, 1);
+	assert_true(json_object_object_get_ex(v, "type", &v));
+	assert_string_equal(json_object_get_string(v), "warp");
+	json_object_put(j);
+	/* again: nothing left to undo but the same two refusals */
+	calls[0] = '\0';
+	assert_int_equal(engine_restore("t", &err), -EPERM);
+	assert_string_equal(calls, "");
+	free(path);
+	free(dir);
+}
+
+/* Each op type checks what a journal entry names before restore undoes
+ * it: entries a vmrun of this VM could not have made are refused. */
+static void test_restore_checks(void **state)
+{
+	static const char *const bad[] = {
+		"{\"type\": \"cleanup-path\", \"desc\": \"x\", \"args\": "
+		"{\"path\": \"/etc/passwd\"}, \"saved\": null, \"state\": "
+		"\"applied\"}",
+		"{\"type\": \"file\", \"desc\": \"x\", \"args\": "
+		"{\"path\": \"/run/vmrun/u-battery.aml\"}, \"saved\": {}, "
+		"\"state\": \"applied\"}",
+		"{\"type\": \"hugepage-dir\", \"desc\": \"x\", \"args\": "
+		"{\"path\": \"/etc\"}, \"saved\": {\"existed\": false}, "
+		"\"state\": \"applied\"}",
+		"{\"type\": \"chown\", \"desc\": \"x\", \"args\": {\"path\": "
+		"\"/usr/bin/passwd\"}, \"saved\": {\"uid\": 1000, \"gid\": 0, "
+		"\"mode\": 2541}, \"state\": \"applied\"}",
+		"{\"type\": \"chown\", \"desc\": \"x\", \"args\": {\"path\": "
+		"\"/dev/vfio/3\"}, \"saved\": {\"uid\": 1000, \"gid\": 0, "
+		"\"mode\": 2541}, \"state\": \"applied\"}",
+		"{\"type\": \"process\", \"desc\": \"x\", \"args\": {\"what\": "
+		"\"QEMU\", \"vm\": \"t\", \"pid\": 1, \"starttime\": 1, "
+		"\"grace-ms\": 5}, \"saved\": null, \"state\": \"applied\"}",
+		"{\"type\": \"process\", \"desc\": \"x\", \"args\": {\"what\": "
+		"\"QEMU\", \"vm\": \"t\", \"pid\": 4000}, \"saved\": null, "
+		"\"state\": \"applied\"}",
+		"{\"type\": \"claim\", \"desc\": \"x\", \"args\": {\"bdf\": "
+		"\"../../etc/passwd\", \"vm\": \"t\"}, \"saved\": {}, "
+		"\"state\": \"applied\"}",
+		"{\"type\": \"vfio-bind\", \"desc\": \"x\", \"args\": "
+		"{\"bdf\": "
+		"\"0000:01:00.0\", \"vm\": \"t\"}, \"saved\": null, \"state\": "
+		"\"applied\"}",
+		"{\"type\": \"shm-file\", \"desc\": \"x\", \"args\": "
+		"{\"path\": "
+		"\"/dev/shm/../../etc/passwd\"}, \"saved\": {}, \"state\": "
+		"\"applied\"}",
+		"{\"type\": \"stop-unit\", \"desc\": \"x\", \"args\": "
+		"{\"unit\": "
+		"\"--now\"}, \"saved\": {\"state\": \"active\"}, \"state\": "
+		"\"applied\"}",
+		"{\"type\": \"cgroup\", \"desc\": \"x\", \"args\": {\"path\": "
+		"\"/sys/fs/cgroup/system.slice\"}, \"saved\": {\"existed\": "
+		"false}, \"state\": \"applied\"}",
+		"{\"type\": \"tap\", \"desc\": \"x\", \"args\": {\"tap\": "
+		"\"eth0\"}, \"saved\": {}, \"state\": \"applied\"}",
+		"{\"type\": \"hugetlbfs-mount\", \"desc\": \"x\", \"args\": "
+		"{\"path\": \"/dev/hugepages\"}, \"saved\": {}, \"state\": "
+		"\"applied\"}",
+	};
+	char *dir = hostfs_path("/run/vmrun");
+	struct vr_error err = {0};
+
+	(void)state;
+	mkdir(dir, 0700);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *text =
+			xasprintf("{\"version\": 1, \"ops\": [%s]}", bad[i]);
+
+		tl_put(JOURNAL, text, 0644);
+		vr_error_clear(&err);
+		if (engine_restore("t", &err) != -EPERM)
+			fail_msg("entry %zu was not refused: %s", i, bad[i]);
+		assert_non_null(strstr(err.msg, "refused 1 journal entry"));
+		assert_non_null(tl_get(JOURNAL));
+		free(text);
+	}
+	assert_non_null(strstr(err.msg, "a hugetlbfs-mount entry that unmounts "
+					"and removes /dev/hugepages"));
+	free(dir);
+}
+
+/* A vfio-bind whose saved drivers are missing says how to give the device
+ * back, instead of calling it undone. */
+static void test_restore_vfio_no_saved(void **state)
+{
+	char *dir = hostfs_path("/run/vmrun");
+	struct vr_error err = {0};
+
+	(void)state;
+	mkdir(dir, 0700);
+	tl_put(JOURNAL,
+	       "{\"version\": 1, \"ops\": [{\"type\": \"vfio-bind\", "
+	       "\"desc\": \"bind 0000:01:00.0 to vfio-pci\", \"args\": "
+	       "{\"bdf\": \"0000:01:00.0\", \"vm\": \"t\"}, \"saved\": null, "
+	       "\"state\": \"applied\"}]}",
+	       0644);
+	assert_int_equal(engine_restore("t", &err), -EPERM);
+	assert_non_null(strstr(
+		err.msg, "  bind 0000:01:00.0 to vfio-pci: 0000:01:00.0: the "
+			 "journal does not say which driver it had (saved: "
+			 "null), so vmrun cannot give it back. If it is still "
+			 "on vfio-pci, give it to the kernel's choice of "
+			 "driver: echo > /sys/bus/pci/devices/0000:01:00.0/"
+			 "driver_override;"));
+	assert_non_null(tl_get(JOURNAL));
 	free(dir);
 }
 
@@ -564,6 +706,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_restore_bad_journal, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_restore_unknown_entry,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_checks, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restore_vfio_no_saved,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_after_op, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fault_after_undo, setup,

@@ -164,7 +164,7 @@ static void test_invoking_user_owner(void **state)
 		cleanup_free char *p = at("p.ini");
 		struct vr_error err = {0};
 
-		assert_int_equal(trust_check_profile_file(p, &err), 0);
+		assert_int_equal(trust_check(p, NULL, &err), 0);
 	}
 	unsetenv("SUDO_UID");
 }
@@ -355,17 +355,15 @@ static void test_policy(void **state)
 
 	(void)state;
 	mkfile("p.ini", 0666, 0, 0);
-	assert_int_equal(trust_check_profile_file(p, &err), -EPERM);
+	assert_int_equal(trust_check(p, NULL, &err), -EPERM);
 	assert_non_null(strstr(err.msg, "refusing to use files that users "
 					"other than root and you can change:"));
 	assert_non_null(strstr(err.msg, "writable by everyone"));
 	assert_non_null(strstr(err.msg, "or pass --trust if you trust "
 					"everyone who can write them"));
 	vr_error_clear(&err);
-	trust_set_mode(TRUST_WARN);
-	assert_int_equal(trust_check_profile_file(p, &err), 0);
 	trust_set_mode(TRUST_OFF);
-	assert_int_equal(trust_check_profile_file(p, &err), 0);
+	assert_int_equal(trust_check(p, NULL, &err), 0);
 	trust_set_mode(TRUST_ENFORCE);
 	assert_int_equal(err.code, 0);
 }
@@ -399,7 +397,7 @@ static void test_profile_files(void **state)
 	pre = at("open/ssdt.aml");
 	strv_add(&prof.acpi.tables, pre);
 	free(pre);
-	assert_int_equal(trust_check_profile(&prof, &err), -EPERM);
+	assert_int_equal(trust_check(NULL, &prof, &err), -EPERM);
 	assert_non_null(strstr(err.msg, "  [vm] qemu "));
 	assert_non_null(strstr(err.msg, "  [hooks] post-stop "));
 	assert_null(strstr(err.msg, "[hooks] pre-start"));
@@ -413,11 +411,154 @@ static void test_profile_files(void **state)
 	free(prof.pci[0].romfile);
 	prof.pci[0].romfile = NULL;
 	vr_error_clear(&err);
-	assert_int_equal(trust_check_profile(&prof, &err), 0);
+	assert_int_equal(trust_check(NULL, &prof, &err), 0);
 	free(prof.vm.qemu);
 	free(prof.pci[0].name);
 	free(prof.pci);
 	strv_free(&prof.hooks.pre_start);
+}
+
+/* A program file with this shell text, mode 0755, owned by uid. */
+static void mkprog(const char *rel, const char *text, uid_t uid)
+{
+	cleanup_free char *p = at(rel);
+	FILE *f = fopen(p, "w");
+
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\n%s\n", text);
+	fclose(f);
+	assert_int_equal(chmod(p, 0755), 0);
+	assert_int_equal(chown(p, uid, 0), 0);
+}
+
+/* What a run would execute is found as exec finds it: a bare [vm] qemu
+ * and swtpm on PATH are checked where PATH finds them. */
+static void test_programs_on_path(void **state)
+{
+	cleanup_free char *open_dir = at("open");
+	cleanup_free char *old = xstrdup(getenv("PATH"));
+	cleanup_free char *path = xasprintf("%s:%s", open_dir, old);
+	struct profile prof;
+	struct vr_error err = {0};
+
+	(void)state;
+	memset(&prof, 0, sizeof(prof));
+	mkfolder("open", 0777, 0);
+	mkprog("open/my-qemu", "exit 0", 0);
+	mkprog("open/swtpm", "exit 0", 0);
+	setenv("PATH", path, 1);
+	prof.vm.qemu = xstrdup("my-qemu");
+	prof.tpm.type = TPM_SWTPM;
+	assert_int_equal(trust_check(NULL, &prof, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "  [vm] qemu "));
+	assert_non_null(strstr(err.msg, "/open/my-qemu: the folder "));
+	assert_non_null(strstr(err.msg, "  swtpm ([tpm] type = swtpm) "));
+	setenv("PATH", old, 1);
+	free(prof.vm.qemu);
+}
+
+/* The state folder is checked like the profile (owner, mode, every
+ * folder); the files written as root, folders only. */
+static void test_written_paths(void **state)
+{
+	struct profile prof;
+	struct vr_error err = {0};
+
+	(void)state;
+	memset(&prof, 0, sizeof(prof));
+	prof.vm.qemu = xstrdup("/nonexistent/qemu");
+	mkfolder("users", 0755, nobody);
+	mkfolder("users/state", 0700, nobody);
+	prof.vm.state_dir = at("users/state");
+	assert_int_equal(trust_check(NULL, &prof, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "  [vm] state-dir "));
+	assert_non_null(strstr(err.msg, "belongs to user 'nobody'"));
+	free(prof.vm.state_dir);
+	/* root's state folder: the vars and TPM state in it may be the
+	 * run-as user's own (folders only are checked) */
+	mkfolder("state", 0700, 0);
+	mkfile("state/OVMF_VARS.fd", 0600, nobody, nogroup);
+	mkfolder("state/tpm", 0700, nobody);
+	prof.vm.state_dir = at("state");
+	prof.firmware.type = FW_OVMF;
+	prof.firmware.vars = at("state/OVMF_VARS.fd");
+	prof.tpm.type = TPM_SWTPM;
+	prof.tpm.state = at("state/tpm");
+	vr_error_clear(&err);
+	trust_set_mode(TRUST_ENFORCE);
+	{
+		/* swtpm on PATH is not the point here */
+		cleanup_free char *old = xstrdup(getenv("PATH"));
+
+		setenv("PATH", "/nonexistent", 1);
+		assert_int_equal(trust_check(NULL, &prof, &err), 0);
+		/* but vars in another user's folder could be swapped */
+		free(prof.firmware.vars);
+		prof.firmware.vars = at("users/state/vars.fd");
+		assert_int_equal(trust_check(NULL, &prof, &err), -EPERM);
+		assert_non_null(strstr(err.msg, "  [firmware] vars "));
+		setenv("PATH", old, 1);
+	}
+	free(prof.vm.qemu);
+	free(prof.vm.state_dir);
+	free(prof.firmware.vars);
+	free(prof.tpm.state);
+}
+
+/* QEMU opens writable disks as root: nobody else may swap them. */
+static void test_disks(void **state)
+{
+	struct profile prof;
+	struct vr_error err = {0};
+
+	(void)state;
+	memset(&prof, 0, sizeof(prof));
+	prof.vm.qemu = xstrdup("/nonexistent/qemu");
+	mkfolder("open", 0777, 0);
+	mkfile("open/disk.img", 0600, 0, 0);
+	prof.ndisk = 1;
+	prof.disk = calloc(1, sizeof(*prof.disk));
+	prof.disk[0].name = xstrdup("root");
+	prof.disk[0].file = at("open/disk.img");
+	assert_int_equal(trust_check(NULL, &prof, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "  [disk.root] file "));
+	prof.disk[0].readonly = true;
+	vr_error_clear(&err);
+	assert_int_equal(trust_check(NULL, &prof, &err), 0);
+	free(prof.disk[0].name);
+	free(prof.disk[0].file);
+	free(prof.disk);
+	free(prof.vm.qemu);
+}
+
+/* The version probe never executes a QEMU binary others can change, and
+ * gives up on one that does not answer. */
+static void test_qemu_probe(void **state)
+{
+	cleanup_free char *marker = at("ran");
+	cleanup_free char *evil = at("open/qemu");
+	cleanup_free char *slow = at("slow-qemu");
+	cleanup_free char *text = xasprintf("touch %s\nexit 0", marker);
+	struct host_qemu q = {0};
+	struct vr_error err = {0};
+
+	(void)state;
+	mkfolder("open", 0777, 0);
+	mkprog("open/qemu", text, 0);
+	assert_int_equal(host_probe_qemu(&q, evil, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "not running "));
+	assert_non_null(strstr(err.msg, "writable by everyone"));
+	assert_int_equal(access(marker, F_OK), -1);
+	free(q.path);
+	memset(&q, 0, sizeof(q));
+	mkprog("slow-qemu", "exec sleep 600", 0);
+	setenv("VMRUN_QEMU_PROBE_TIMEOUT_MS", "300", 1);
+	vr_error_clear(&err);
+	assert_int_equal(host_probe_qemu(&q, slow, &err), -ETIMEDOUT);
+	assert_non_null(strstr(err.msg, "-version did not answer within "
+					"300 ms"));
+	unsetenv("VMRUN_QEMU_PROBE_TIMEOUT_MS");
+	free(q.path);
 }
 
 int main(void)
@@ -450,6 +591,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_acl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profile_files, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_programs_on_path, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_written_paths, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_disks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_qemu_probe, setup,
 						teardown),
 	};
 

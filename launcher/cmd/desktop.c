@@ -9,11 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define LAUNCHER VMRUN_LIBEXECDIR "/vmrun-desktop-launch"
@@ -21,7 +23,7 @@
 /* Where the entry goes and who must own it (sudo: the invoking user). */
 struct target {
 	char *path;
-	bool chown;
+	bool as_user; /* written by a child that is the user (sudo) */
 	uid_t uid;
 	gid_t gid;
 };
@@ -165,7 +167,7 @@ static int target_find(const char *name, struct target *t, struct vr_error *err)
 
 	memset(t, 0, sizeof(*t));
 	if (pw) {
-		t->chown = true;
+		t->as_user = true;
 		t->uid = pw->pw_uid;
 		t->gid = pw->pw_gid;
 		home = pw->pw_dir;
@@ -198,28 +200,25 @@ char *desktop_entry_path(const char *name, struct vr_error *err)
 }
 
 /* mkdir -p of path's folder; the XDG spec asks for 0700 on folders it
- * creates. */
+ * creates. Runs as the entry's owner (see write_entry). */
 static int mkdir_parents(const struct target *t, struct vr_error *err)
 {
 	cleanup_free char *dir = xstrdup(t->path);
 
 	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		if (mkdir(dir, 0700) == 0) {
-			if (t->chown && chown(dir, t->uid, t->gid) < 0)
-				return vr_error(err, errno, "chown %s", dir);
-		} else if (errno != EEXIST) {
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 			return vr_error(err, errno, "create %s", dir);
-		}
 		*s = '/';
 	}
 	return 0;
 }
 
 /* Written to a temporary file and renamed: a menu never sees half an
- * entry. */
-static int write_entry(const struct target *t, const char *text,
-		       struct vr_error *err)
+ * entry. The temporary name is created afresh (O_EXCL, O_NOFOLLOW): a
+ * leftover is removed first, and a link planted there is never followed. */
+static int write_as_owner(const struct target *t, const char *text,
+			  struct vr_error *err)
 {
 	cleanup_free char *tmp = xasprintf("%s.tmp", t->path);
 	size_t len = strlen(text), off = 0;
@@ -228,7 +227,10 @@ static int write_entry(const struct target *t, const char *text,
 	r = mkdir_parents(t, err);
 	if (r)
 		return r;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return vr_error(err, errno, "remove the leftover %s", tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0644);
 	if (fd < 0)
 		return vr_error(err, errno, "create %s", tmp);
 	while (off < len && !r) {
@@ -241,8 +243,6 @@ static int write_entry(const struct target *t, const char *text,
 	}
 	if (!r && fchmod(fd, 0644) < 0)
 		r = vr_error(err, errno, "chmod %s", tmp);
-	if (!r && t->chown && fchown(fd, t->uid, t->gid) < 0)
-		r = vr_error(err, errno, "chown %s", tmp);
 	if (close(fd) < 0 && !r)
 		r = vr_error(err, errno, "write %s", tmp);
 	if (!r && rename(tmp, t->path) < 0)
@@ -250,6 +250,70 @@ static int write_entry(const struct target *t, const char *text,
 	if (r)
 		unlink(tmp);
 	return r;
+}
+
+/* Become the entry's owner for good (a child process does this). */
+static int become(const struct target *t, struct vr_error *err)
+{
+	const struct passwd *pw = getpwuid(t->uid);
+
+	if ((pw ? initgroups(pw->pw_name, t->gid) : setgroups(0, NULL)) < 0 ||
+	    setresgid(t->gid, t->gid, t->gid) < 0 ||
+	    setresuid(t->uid, t->uid, t->uid) < 0)
+		return vr_error(err, errno, "become user %u", (unsigned)t->uid);
+	return 0;
+}
+
+/* Under sudo the entry goes into the user's home, a folder the user
+ * controls: root never writes there. A child process that is the user
+ * (uid, gid, groups) creates the folders and the file, so whatever the
+ * user put in the way (a symlink to a system file) is followed, if at
+ * all, with the user's rights only. */
+static int write_entry(const struct target *t, const char *text,
+		       struct vr_error *err)
+{
+	struct vr_error child = {0};
+	int fds[2], status, code = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (!t->as_user)
+		return write_as_owner(t, text, err);
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return vr_error(err, errno, "pipe");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return vr_error(err, errno, "fork");
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		code = become(t, &child);
+		if (!code)
+			code = write_as_owner(t, text, &child);
+		if (code &&
+		    (write(fds[1], &child.code, sizeof(child.code)) < 0 ||
+		     write(fds[1], child.msg, strlen(child.msg)) < 0))
+			_exit(2);
+		_exit(code ? 1 : 0);
+	}
+	close(fds[1]);
+	n = read(fds[0], &code, sizeof(code));
+	if (n == (ssize_t)sizeof(code)) {
+		n = read(fds[0], child.msg, sizeof(child.msg) - 1);
+		child.msg[n > 0 ? n : 0] = '\0';
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	if (child.msg[0])
+		return vr_errorx(err, code > 0 ? code : EIO, "%s", child.msg);
+	return vr_errorx(err, EIO, "writing %s as user %u failed", t->path,
+			 (unsigned)t->uid);
 }
 
 /* The profile the service runs: /etc/vmrun/NAME.ini, naming VM NAME. */
@@ -266,7 +330,9 @@ static int service_profile(const char *name, struct profile *p,
 				 "file; put the VM's profile there first "
 				 "(install -m644 PROFILE %s)",
 				 abs, name, abs);
-	r = profile_load(path, p, err);
+	r = trust_check(path, NULL, err);
+	if (!r)
+		r = profile_load(path, p, err);
 	if (r)
 		return r;
 	if (strcmp(p->vm.name, name)) {

@@ -57,12 +57,20 @@ static void doctor_load(struct doctor *d, const char *path)
 {
 	const char *qemu = NULL;
 
+	/* The trust rule of a run (trust.h): a profile others can change is
+	 * not read, and one naming programs or files others can change is
+	 * not used, so neither runs its QEMU to ask the version. */
 	if (path) {
 		d->profile_path = path;
-		if (profile_load(path, &d->profile, &d->profile_err) == 0) {
-			d->p = &d->profile;
-			qemu = d->p->vm.qemu;
+		if (trust_check(path, NULL, &d->profile_err) == 0 &&
+		    profile_load(path, &d->profile, &d->profile_err) == 0) {
+			if (trust_check(NULL, &d->profile, &d->profile_err))
+				profile_free(&d->profile);
+			else
+				d->p = &d->profile;
 		}
+		if (d->p)
+			qemu = d->p->vm.qemu;
 	}
 	if (host_probe(&d->host, qemu, HOST_PCI_NAMES, &d->qemu_err) == 0) {
 		d->h = &d->host;

@@ -166,24 +166,6 @@ void doctor_check_qemu(struct doctor *d, const struct doctor_check *c)
 			      q->path, q->major, q->minor, q->micro);
 }
 
-/* name on $PATH, as execvp finds it (malloc'd, NULL when not there). */
-static char *path_find(const char *name)
-{
-	const char *env = getenv("PATH");
-	cleanup_free char *dirs = xstrdup(env && *env ? env : "/usr/bin:/bin");
-	char *save = NULL;
-
-	for (char *dir = strtok_r(dirs, ":", &save); dir;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char *p = xasprintf("%s/%s", *dir ? dir : ".", name);
-
-		if (!access(p, X_OK))
-			return p;
-		free(p);
-	}
-	return NULL;
-}
-
 void doctor_check_swtpm(struct doctor *d, const struct doctor_check *c)
 {
 	cleanup_free char *path = NULL;
@@ -194,7 +176,7 @@ void doctor_check_swtpm(struct doctor *d, const struct doctor_check *c)
 			      "not needed: [tpm] type is not swtpm");
 		return;
 	}
-	path = path_find("swtpm");
+	path = host_which("swtpm");
 	if (path)
 		doctor_report(d, c, DOCTOR_OK, NULL, "%s", path);
 	else

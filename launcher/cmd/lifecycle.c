@@ -23,7 +23,7 @@ static void show_warnings(const struct vm *vm)
 static int run_detached_child(struct vm *vm, int ready_fd, struct vr_error *err)
 {
 	struct run_opts ro = {.ready_fd = ready_fd};
-	cleanup_free char *log = hostfs_path(vm->plan.paths.log);
+	struct vr_error lerr = {0};
 	int fd, code;
 
 	setsid();
@@ -32,7 +32,8 @@ static int run_detached_child(struct vm *vm, int ready_fd, struct vr_error *err)
 		dup2(fd, STDIN_FILENO);
 		close(fd);
 	}
-	fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	/* the log as a run opens it: never through a symlink (run.h) */
+	fd = runtime_log_open(vm, &lerr);
 	if (fd >= 0) {
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);

@@ -24,37 +24,36 @@ struct cmd {
 	int (*run)(const char *arg, const struct cmd_opts *o,
 		   struct vr_error *err);
 	enum arg_kind arg;
-	bool reads_only; /* changes nothing: untrusted files only warn */
 	const char *help;
 };
 
 static const struct cmd cmds[] = {
-	{NULL, cmd_run, ARG_PROFILE, false,
+	{NULL, cmd_run, ARG_PROFILE,
 	 "run the VM: prepare the host, start QEMU, supervise it, and put "
 	 "the host back when it ends (--detach: return once the guest "
 	 "runs)"},
-	{"--dry-run", cmd_dry_run, ARG_PROFILE, true,
+	{"--dry-run", cmd_dry_run, ARG_PROFILE,
 	 "print the planned host changes and the QEMU command line; change "
 	 "nothing"},
-	{"--print-argv", cmd_print_argv, ARG_PROFILE, true,
+	{"--print-argv", cmd_print_argv, ARG_PROFILE,
 	 "print only the QEMU argv, one argument per line"},
-	{"status", cmd_status, ARG_OPT_NAME, false,
+	{"status", cmd_status, ARG_OPT_NAME,
 	 "state of one running VM, or of all"},
-	{"stop", cmd_stop, ARG_NAME, false,
+	{"stop", cmd_stop, ARG_NAME,
 	 "power the VM off (--force: do not wait for the guest) and wait "
 	 "until the host is back"},
-	{"prepare", cmd_prepare, ARG_PROFILE, false,
+	{"prepare", cmd_prepare, ARG_PROFILE,
 	 "apply the host changes and leave them in place (undo with "
 	 "restore)"},
-	{"restore", cmd_restore, ARG_NAME, false,
+	{"restore", cmd_restore, ARG_NAME,
 	 "undo the host changes a vmrun of VM NAME left behind"},
-	{"devices", cmd_devices, ARG_NONE, false,
+	{"devices", cmd_devices, ARG_NONE,
 	 "the IOMMU groups and their PCI functions, with a verdict per group "
 	 "on whether it can go to a guest (--json: machine-readable)"},
-	{"doctor", cmd_doctor, ARG_OPT_PROFILE, true,
+	{"doctor", cmd_doctor, ARG_OPT_PROFILE,
 	 "check the host (and a profile) for passthrough: one line per check, "
 	 "with the fix for each failure; exit status 0 when nothing fails"},
-	{"install-desktop", cmd_install_desktop, ARG_NAME, false,
+	{"install-desktop", cmd_install_desktop, ARG_NAME,
 	 "add VM NAME to your applications menu: the entry starts "
 	 "vmrun@NAME.service (profile /etc/vmrun/NAME.ini) and Looking Glass"},
 };
@@ -189,9 +188,9 @@ int main(int argc, char **argv)
 			"vmrun: --json goes with `vmrun devices` only\n");
 		return 2;
 	}
-	/* Commands that start nothing only warn about untrusted files. */
-	if (trust_get_mode() == TRUST_ENFORCE && c->reads_only)
-		trust_set_mode(TRUST_WARN);
+	/* Every command applies the same trust rule (host.h, trust.c):
+	 * the ones that change nothing are the ones users run on profiles
+	 * they were sent. */
 	code = c->run(arg, &o, &err);
 	if (code)
 		fprintf(stderr, "vmrun: %s\n", err.msg);

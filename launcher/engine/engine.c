@@ -88,16 +88,55 @@ int engine_apply(struct plan *plan, struct vr_error *err)
 }
 
 static void undo_error(struct vr_error *all, size_t *nfail, const struct op *op,
-		       const struct vr_error *e)
+		       const char *why)
 {
-	vr_error_append(all, "  %s: %s", op->desc, e->msg);
+	vr_error_append(all, "  %s: %s", op->desc, why);
 	(*nfail)++;
+}
+
+/* A journal entry restore does not undo: unreadable, or refused by its
+ * type's check. */
+static bool refused(const struct plan *plan, const struct op *op,
+		    struct vr_error *e)
+{
+	if (!op->type) {
+		vr_errorx(e, EINVAL, "%s", op->bad);
+		return true;
+	}
+	return plan->restoring && op->type->check &&
+	       op->type->check(op, plan_name(plan), e) != 0;
+}
+
+static int undo_report(const struct plan *plan, size_t nfail, size_t nref,
+		       const struct vr_error *all, const struct vr_error *ref,
+		       struct vr_error *err)
+{
+	bool one = nref == 1;
+
+	if (!nref)
+		vr_errorx(err, EIO,
+			  "could not undo %zu host change%s; the journal %s is "
+			  "kept: fix the cause and run `vmrun restore %s`:\n%s",
+			  nfail, nfail == 1 ? "" : "s", plan->paths.journal,
+			  plan_name(plan), all->msg);
+	else
+		vr_errorx(err, EPERM,
+			  "refused %zu journal entr%s that name%s what vmrun "
+			  "never changes; everything else was undone%s. The "
+			  "journal %s is kept: undo by hand what the refused "
+			  "entr%s name%s, if anything, then remove it:\n%s%s%s",
+			  nref, one ? "y" : "ies", one ? "s" : "",
+			  nfail ? ", except what failed (below)" : "",
+			  plan->paths.journal, one ? "y" : "ies",
+			  one ? "s" : "", ref->msg, nfail ? "\nfailed:\n" : "",
+			  nfail ? all->msg : "");
+	return -err->code;
 }
 
 int engine_undo(struct plan *plan, struct vr_error *err)
 {
-	struct vr_error all = {0}, e;
-	size_t nfail = 0, step = 0;
+	struct vr_error all = {0}, ref = {0}, e;
+	size_t nfail = 0, nref = 0, step = 0;
 	int r;
 
 	for (size_t i = plan->nops; i-- > 0;) {
@@ -106,29 +145,27 @@ int engine_undo(struct plan *plan, struct vr_error *err)
 		if (op->state != OP_APPLYING && op->state != OP_APPLIED)
 			continue;
 		vr_error_clear(&e);
+		if (refused(plan, op, &e)) {
+			undo_error(&ref, &nref, op, e.msg);
+			continue;
+		}
 		if (op->type->undo(op, &e)) {
-			undo_error(&all, &nfail, op, &e);
+			undo_error(&all, &nfail, op, e.msg);
 		} else {
 			op->state = OP_UNDONE;
 			if (plan_journal(plan, &e))
-				undo_error(&all, &nfail, op, &e);
+				undo_error(&all, &nfail, op, e.msg);
 		}
 		fault_point("VMRUN_FAULT_AFTER_UNDO", ++step);
 	}
 	plan->applied = 0;
-	if (!nfail) {
-		r = journal_remove(plan->paths.journal, err);
-		/* Leave /run as we found it once nothing of ours is left. */
-		host_rmdir_empty(paths_claims_dir());
-		host_rmdir_empty(paths_run_dir());
-		return r;
-	}
-	vr_errorx(err, EIO,
-		  "could not undo %zu host change%s; the journal %s is kept: "
-		  "fix the cause and run `vmrun restore %s`:\n%s",
-		  nfail, nfail == 1 ? "" : "s", plan->paths.journal,
-		  plan_name(plan), all.msg);
-	return -err->code;
+	if (nfail || nref)
+		return undo_report(plan, nfail, nref, &all, &ref, err);
+	r = journal_remove(plan->paths.journal, err);
+	/* Leave /run as we found it once nothing of ours is left. */
+	host_rmdir_empty(paths_claims_dir());
+	host_rmdir_empty(paths_run_dir());
+	return r;
 }
 
 int engine_restore(const char *name, struct vr_error *err)
@@ -144,6 +181,7 @@ int engine_restore(const char *name, struct vr_error *err)
 	memset(&plan, 0, sizeof(plan));
 	snprintf(prof.vm.name, sizeof(prof.vm.name), "%s", name);
 	plan.profile = &prof;
+	plan.restoring = true;
 	plan.paths.journal = paths_run_file(name, ".json");
 	r = journal_read(plan.paths.journal, &plan.ops, &plan.nops, err);
 	if (r == -ENOENT) {

@@ -58,6 +58,13 @@ struct op_type {
 	/* Put op->saved back. Idempotent: safe twice, and safe on an op
 	 * whose apply was cut short. */
 	int (*undo)(struct op *op, struct vr_error *err);
+	/* Restore only, before undo of an op read back from a journal: does
+	 * it name only what a vmrun of VM vm could have made (its paths under
+	 * /run/vmrun, the sysfs/procfs/cgroup attributes of this kind, a
+	 * process by the start time recorded with it), with saved values
+	 * undo can put back? 0, or -EPERM with err saying what is refused
+	 * (op_refuse). NULL: undo changes nothing. */
+	int (*check)(const struct op *op, const char *vm, struct vr_error *err);
 };
 
 /* Where an op stands; written to the journal with it. */
@@ -69,11 +76,15 @@ enum op_state {
 };
 
 struct op {
-	const struct op_type *type;
+	const struct op_type *type; /* NULL: a journal entry vmrun cannot
+				     * read (bad says why, raw is the entry,
+				     * written back as it was) */
 	char *desc;	     /* one readable line for --dry-run and logs */
 	json_object *args;   /* what to do (pure, from the planner) */
 	json_object *saved;  /* what was there (from save), NULL before */
 	enum op_state state; /* kept by the engine */
+	json_object *raw;    /* journal entries with no type only */
+	char *bad;	     /* journal entries with no type only */
 };
 
 struct plan {
@@ -85,6 +96,7 @@ struct plan {
 	struct strv warnings; /* shown before start, e.g. boot GPU */
 	uint64_t memlock;     /* RLIMIT_MEMLOCK for QEMU, 0 = unchanged */
 	size_t applied;	      /* ops applied so far */
+	bool restoring;	      /* ops read back from a journal: checked */
 	/* threads QEMU preallocates guest RAM with before its monitor
 	 * answers; 0 when RAM is not preallocated */
 	unsigned prealloc_threads;
@@ -102,6 +114,30 @@ void plan_warn(struct plan *plan, const char *fmt, ...)
  * op_saved NULL (save never ran, or did not record the key). */
 const char *op_arg(const struct op *op, const char *key);
 const char *op_saved(const struct op *op, const char *key);
+
+/* check.c: what the op types' check callbacks share. */
+/* A string / integer member of op->args: NULL / false when absent or of
+ * another JSON type. */
+const char *op_arg_string(const struct op *op, const char *key);
+bool op_arg_int(const struct op *op, const char *key, long long *out);
+/* -EPERM with "a TYPE entry that WHY: vmrun never makes one, so it does
+ * not undo it". */
+int op_refuse(const struct op *op, struct vr_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The op's "vm" argument is vm: 0, or op_refuse. */
+int op_check_vm(const struct op *op, const char *vm, struct vr_error *err);
+/* An absolute path with no empty, "." or ".." name, no trailing slash and
+ * no control character. */
+bool check_path_clean(const char *p);
+/* A clean path strictly below dir. */
+bool check_path_in(const char *p, const char *dir);
+/* A clean path directly in dir whose name starts with prefix. */
+bool check_path_entry(const char *p, const char *dir, const char *prefix);
+/* 1 to 255 characters, letters, digits and those in extra, not starting
+ * with '-' (an option to the tool it goes to). */
+bool check_word(const char *s, const char *extra);
+/* A PCI address as sysfs names it: "0000:01:00.0". */
+bool check_bdf(const char *s);
 
 /* optype.c: the registry of op types, for journal replay. */
 /* Every op type registers itself beside its definition:
@@ -140,7 +176,10 @@ int engine_undo(struct plan *plan, struct vr_error *err);
 /* Undo what a dead vmrun left in /run/vmrun/NAME.json (every op not yet
  * "undone", "applying" ones included). 0 also when there is nothing to
  * undo. Callers hold lock_take(NAME); starting a VM whose journal exists
- * must call this first (vm_prepare does). */
+ * must call this first (vm_prepare does). The journal is trusted only so
+ * far: an entry of a type this vmrun does not know, or one its type's
+ * check refuses, is not undone and is reported (the journal is then kept),
+ * while every other entry is undone. */
 int engine_restore(const char *name, struct vr_error *err);
 
 /* lock.c: one vmrun per VM. */

@@ -35,7 +35,12 @@ static int op_state_parse(const char *s, enum op_state *out)
 
 static json_object *op_to_json(const struct op *op)
 {
-	json_object *o = json_object_new_object();
+	json_object *o;
+
+	/* an entry vmrun could not read goes back as it was */
+	if (!op->type)
+		return json_object_get(op->raw);
+	o = json_object_new_object();
 
 	json_object_object_add(o, "type",
 			       json_object_new_string(op->type->name));
@@ -81,9 +86,8 @@ static json_object *field(json_object *o, const char *key, json_type type)
 	return json_object_is_type(v, type) ? v : NULL;
 }
 
-/* One journal entry back into an op; the journal names what is wrong. */
-static int op_from_json(json_object *o, struct op *op, const char *path,
-			size_t i, struct vr_error *err)
+/* One journal entry back into an op; err says what is wrong with it. */
+static int op_from_json(json_object *o, struct op *op, struct vr_error *err)
 {
 	json_object *type = field(o, "type", json_type_string);
 	json_object *desc = field(o, "desc", json_type_string);
@@ -93,23 +97,44 @@ static int op_from_json(json_object *o, struct op *op, const char *path,
 
 	if (!type || !desc || !args || !state)
 		return vr_errorx(err, EINVAL,
-				 "%s: entry %zu lacks type, desc, args or "
-				 "state: undo it by hand and remove the file",
-				 path, i + 1);
+				 "it lacks type, desc, args or state");
+	if (op_state_parse(json_object_get_string(state), &op->state))
+		return vr_errorx(err, EINVAL,
+				 "its state '%s' is none of "
+				 "vmrun's",
+				 json_object_get_string(state));
 	op->type = op_type_find(json_object_get_string(type));
 	if (!op->type)
 		return vr_errorx(err, EINVAL,
-				 "%s: entry %zu has type '%s', which this "
-				 "vmrun does not know (written by another "
-				 "version?)",
-				 path, i + 1, json_object_get_string(type));
-	if (op_state_parse(json_object_get_string(state), &op->state))
-		return vr_errorx(err, EINVAL, "%s: entry %zu has state '%s'",
-				 path, i + 1, json_object_get_string(state));
+				 "its type '%s' is not one this vmrun knows "
+				 "(written by another version?)",
+				 json_object_get_string(type));
 	op->desc = xstrdup(json_object_get_string(desc));
 	op->args = json_object_get(args);
 	op->saved = json_object_get(saved);
 	return 0;
+}
+
+/* An entry vmrun cannot read is kept as it is, to be written back and
+ * reported, but it stops nothing else from being undone. One that says it
+ * was undone already needs nothing. */
+static void op_unreadable(json_object *o, struct op *op, size_t i,
+			  const struct vr_error *why)
+{
+	json_object *desc = field(o, "desc", json_type_string);
+	enum op_state st = OP_APPLIED;
+	json_object *state = field(o, "state", json_type_string);
+
+	if (state && !op_state_parse(json_object_get_string(state), &st) &&
+	    st != OP_UNDONE)
+		st = OP_APPLIED;
+	memset(op, 0, sizeof(*op));
+	op->state = st;
+	op->raw = json_object_get(o);
+	op->bad = xstrdup(why->msg);
+	op->desc = desc ? xasprintf("entry %zu (%s)", i + 1,
+				    json_object_get_string(desc))
+			: xasprintf("entry %zu", i + 1);
 }
 
 static int ops_from_json(json_object *root, const char *path, struct op **ops,
@@ -118,7 +143,6 @@ static int ops_from_json(json_object *root, const char *path, struct op **ops,
 	json_object *arr = field(root, "ops", json_type_array);
 	json_object *ver = field(root, "version", json_type_int);
 	size_t n;
-	int r;
 
 	if (!arr || !ver)
 		return vr_errorx(err, EINVAL,
@@ -134,13 +158,15 @@ static int ops_from_json(json_object *root, const char *path, struct op **ops,
 	*ops = xcalloc(n ? n : 1, sizeof(**ops));
 	*nops = n;
 	for (size_t i = 0; i < n; i++) {
-		r = op_from_json(json_object_array_get_idx(arr, i), &(*ops)[i],
-				 path, i, err);
-		if (r) {
-			journal_ops_free(*ops, n);
-			*ops = NULL;
-			*nops = 0;
-			return r;
+		json_object *o = json_object_array_get_idx(arr, i);
+		struct vr_error why = {0};
+
+		if (op_from_json(o, &(*ops)[i], &why)) {
+			/* what op_from_json took is the entry's own */
+			free((*ops)[i].desc);
+			json_object_put((*ops)[i].args);
+			json_object_put((*ops)[i].saved);
+			op_unreadable(o, &(*ops)[i], i, &why);
 		}
 	}
 	return 0;
@@ -172,6 +198,8 @@ void journal_ops_free(struct op *ops, size_t nops)
 		free(ops[i].desc);
 		json_object_put(ops[i].args);
 		json_object_put(ops[i].saved);
+		json_object_put(ops[i].raw);
+		free(ops[i].bad);
 	}
 	free(ops);
 }

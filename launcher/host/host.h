@@ -167,6 +167,12 @@ const struct host_pci *host_pci_find(const struct host *h,
 				     const struct pci_addr *a);
 /* Enumerate PCI functions with libpci (sysfs under the host root). */
 int host_pci_scan(struct host *h, unsigned flags, struct vr_error *err);
+/* qemu_version.c: q for the profile's [vm] qemu (NULL: the default on
+ * PATH): path NULL when there is none, else its version from `qemu
+ * -version`, run only if the trust rule allows (never for a binary others
+ * can change), with a timeout (VMRUN_QEMU_PROBE_TIMEOUT_MS, 10 s). */
+int host_probe_qemu(struct host_qemu *q, const char *qemu,
+		    struct vr_error *err);
 /* Parse `qemu -version` output ("QEMU emulator version 7.2.22 ...") into
  * q's version numbers. 0, or -EINVAL when it is not there. */
 int host_qemu_parse_version(const char *out, struct host_qemu *q);
@@ -227,8 +233,10 @@ const char *iommu_verdict_key(enum iommu_verdict v);
 char *iommu_verdict_text(const struct host *h, const struct iommu_group *g);
 
 /* trust.c: vmrun runs as root and a profile is code. Before a profile is
- * used, it and the files it names that run or reach QEMU must be files
- * only root and the person running vmrun can change. Pure checks (stat).
+ * used, by any command (a run, prepare, --dry-run, --print-argv, doctor,
+ * install-desktop), it and the files it names that run, reach QEMU or are
+ * written as root must be files only root and the person running vmrun
+ * can change. Pure checks (lstat, readlink): nothing is executed.
  *
  * The rule, for the file and for every folder a lookup of its path goes
  * through (each symlink followed, its target checked the same way):
@@ -242,13 +250,18 @@ char *iommu_verdict_text(const struct host *h, const struct iommu_group *g);
  * - a folder others can write is still fine when it is sticky (like /tmp)
  *   and the entry looked up in it is owned by root or the invoking user:
  *   the sticky bit stops others from renaming or removing that entry.
- * Checked: the profile (before it is parsed), [vm] qemu when it is a path,
- * the [hooks] programs (run as root), [pci.*] romfile and [acpi] table
- * files (handed to the guest's firmware). Disks, firmware and the OVMF
- * vars only reach the guest, not the host, and are not checked. */
+ * Checked in full: the profile (before it is parsed), the programs vmrun
+ * starts ([vm] qemu, or qemu-system-x86_64, and swtpm as PATH finds them;
+ * the [hooks] programs), [pci.*] romfile and [acpi] table files (handed
+ * to the guest's firmware), and [vm] state-dir (vmrun creates, chowns and
+ * appends to files in it). Checked for the folders only (the file itself
+ * may belong to [vm] run-as, and its content only reaches the guest, but
+ * nobody else may swap it for a link to a host file): [firmware] vars,
+ * [tpm] state, and the [disk.*] files QEMU opens for writing. Firmware
+ * code, vars templates and read-only disks only reach the guest and are
+ * not checked. */
 enum trust_mode {
-	TRUST_ENFORCE, /* refuse (run, prepare): the default */
-	TRUST_WARN,    /* warn and go on (--dry-run, --print-argv) */
+	TRUST_ENFORCE, /* refuse: the default, for every command */
 	TRUST_OFF,     /* --trust: no checks */
 };
 
@@ -261,14 +274,22 @@ uid_t trust_invoking_uid(void);
 /* Append one line per problem of path to out, each naming role ("the
  * profile", "[hooks] pre-start"), the path, what is wrong and the fix.
  * uid is the trusted non-root user. A path that does not exist adds
- * nothing (whoever opens it reports that). Returns the lines added. */
+ * nothing (whoever opens it reports that), but the folders up to the
+ * missing name are checked. Returns the lines added. */
 size_t trust_path_problems(const char *path, const char *role, uid_t uid,
 			   struct strv *out);
 
-/* The profile file itself, before it is parsed. */
-int trust_check_profile_file(const char *path, struct vr_error *err);
-/* The files the parsed profile names (see above). */
-int trust_check_profile(const struct profile *p, struct vr_error *err);
+/* The trust rule: the one check every command makes. With profile_path,
+ * the profile file (call it before the file is parsed, p NULL); with p,
+ * everything the parsed profile names (see above). 0, or -EPERM with err
+ * listing every problem, its fix and --trust. Always 0 under --trust. */
+int trust_check(const char *profile_path, const struct profile *p,
+		struct vr_error *err);
+
+/* The same rule for one program about to be executed outside a profile's
+ * list (the QEMU binary asked for its version). */
+int trust_check_program(const char *path, const char *role,
+			struct vr_error *err);
 
 /* process.c: the programs vmrun starts (QEMU, swtpm, hooks): fork/exec
  * without a shell, exec errors reported back, and the "process" op that
@@ -301,5 +322,19 @@ int proc_starttime(pid_t pid, unsigned long long *out);
 
 /* pidfd_open(2); -errno when the kernel lacks it. */
 int proc_pidfd(pid_t pid);
+
+/* The programs vmrun starts for a VM (QEMU, swtpm) carry PROC_MARK=NAME in
+ * their environment, so that undo stops only a process vmrun started for
+ * that VM, even when a pid and its start time come from a journal. */
+#define PROC_MARK "VMRUN_VM"
+/* Whether pid's environment (/proc/PID/environ, its first PROC_ENV_MAX
+ * bytes) holds entry ("NAME=VALUE") exactly. */
+#define PROC_ENV_MAX (256 * 1024)
+bool proc_has_env(pid_t pid, const char *entry);
+
+/* The file execvp would run for name: name itself when it has a slash
+ * (if executable), else the first executable NAME in a $PATH folder.
+ * malloc'd; NULL when there is none. */
+char *host_which(const char *name);
 
 #endif

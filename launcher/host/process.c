@@ -223,3 +223,48 @@ int proc_pidfd(pid_t pid)
 	return -ENOSYS;
 #endif
 }
+
+char *host_which(const char *name)
+{
+	const char *env = getenv("PATH");
+	cleanup_free char *dirs = NULL;
+	char *save = NULL;
+
+	if (!name || !*name)
+		return NULL;
+	if (strchr(name, '/'))
+		return access(name, X_OK) ? NULL : xstrdup(name);
+	dirs = xstrdup(env && *env ? env : "/usr/bin:/bin");
+	for (char *d = strtok_r(dirs, ":", &save); d;
+	     d = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s", *d ? d : ".", name);
+
+		if (!access(p, X_OK))
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+bool proc_has_env(pid_t pid, const char *entry)
+{
+	char path[64];
+	size_t len = strlen(entry) + 1, n = 0;
+	cleanup_free char *buf = NULL;
+	cleanup_close int fd = -1;
+	ssize_t got;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	buf = xmalloc(PROC_ENV_MAX + 1);
+	while (n < PROC_ENV_MAX &&
+	       (got = read(fd, buf + n, PROC_ENV_MAX - n)) > 0)
+		n += (size_t)got;
+	buf[n] = '\0';
+	for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+		if (n - i >= len && !memcmp(buf + i, entry, len))
+			return true;
+	return false;
+}

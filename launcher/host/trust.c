@@ -44,7 +44,8 @@ uid_t trust_invoking_uid(void)
 /* One path being checked. */
 struct walk {
 	const char *role, *path;
-	uid_t uid; /* the invoking user */
+	uid_t uid;	   /* the invoking user */
+	bool folders_only; /* the node itself may be anyone's (see host.h) */
 	struct strv *out;
 	size_t added;
 };
@@ -223,6 +224,7 @@ static void walk_path(struct walk *w)
 	enum node_state state;
 	struct stat st;
 	int links = 0;
+	bool last;
 
 	if (lstat("/", &st) < 0)
 		goto out;
@@ -266,7 +268,11 @@ static void walk_path(struct walk *w)
 				break;
 			continue;
 		}
-		state = node_check(w, next, &st, true);
+		/* the last name: with folders_only, whose it is and who may
+		 * write into it does not matter, only that nobody else can
+		 * swap it (the folders above, checked already) */
+		last = !tail[strspn(tail, "/")];
+		state = node_check(w, next, &st, !(last && w->folders_only));
 		strcpy(cur, next);
 		memmove(rest, tail, strlen(tail) + 1);
 	}
@@ -283,18 +289,23 @@ size_t trust_path_problems(const char *path, const char *role, uid_t uid,
 	return w.added;
 }
 
+static size_t folder_problems(const char *path, const char *role, uid_t uid,
+			      struct strv *out)
+{
+	struct walk w = {.role = role,
+			 .path = path,
+			 .uid = uid,
+			 .folders_only = true,
+			 .out = out};
+
+	walk_path(&w);
+	return w.added;
+}
+
 static int report(struct strv *lines, struct vr_error *err)
 {
 	if (!lines->n)
 		return 0;
-	if (mode == TRUST_WARN) {
-		for (size_t i = 0; i < lines->n; i++)
-			log_warn("%s (a run would refuse this; --trust "
-				 "allows it)",
-				 lines->v[i]);
-		strv_free(lines);
-		return 0;
-	}
 	vr_errorx(err, EPERM,
 		  "refusing to use files that users other than root and you "
 		  "can change:");
@@ -309,16 +320,6 @@ static int report(struct strv *lines, struct vr_error *err)
 	return -EPERM;
 }
 
-int trust_check_profile_file(const char *path, struct vr_error *err)
-{
-	struct strv lines = {0};
-
-	if (mode == TRUST_OFF)
-		return 0;
-	trust_path_problems(path, "the profile", trust_invoking_uid(), &lines);
-	return report(&lines, err);
-}
-
 static void check_list(const struct strv *files, const char *role, uid_t uid,
 		       struct strv *out)
 {
@@ -326,28 +327,82 @@ static void check_list(const struct strv *files, const char *role, uid_t uid,
 		trust_path_problems(files->v[i], role, uid, out);
 }
 
-int trust_check_profile(const struct profile *p, struct vr_error *err)
+/* A program vmrun would start: the file exec would run, a bare name
+ * looked up on PATH as execvp does (a missing one is the planner's to
+ * report). */
+static void check_program(const char *name, const char *role, uid_t uid,
+			  struct strv *out)
+{
+	cleanup_free char *path = host_which(name);
+
+	if (path)
+		trust_path_problems(path, role, uid, out);
+}
+
+/* What the parsed profile makes vmrun execute, hand to the guest's
+ * firmware, or open for writing. */
+static void profile_problems(const struct profile *p, uid_t uid,
+			     struct strv *out)
 {
 	const struct profile_hooks *h = &p->hooks;
-	uid_t uid = trust_invoking_uid();
-	struct strv lines = {0};
 	char role[80];
 
-	if (mode == TRUST_OFF)
-		return 0;
-	if (p->vm.qemu && strchr(p->vm.qemu, '/'))
-		trust_path_problems(p->vm.qemu, "[vm] qemu", uid, &lines);
-	check_list(&h->pre_start, "[hooks] pre-start", uid, &lines);
-	check_list(&h->post_start, "[hooks] post-start", uid, &lines);
-	check_list(&h->pre_stop, "[hooks] pre-stop", uid, &lines);
-	check_list(&h->post_stop, "[hooks] post-stop", uid, &lines);
+	check_program(p->vm.qemu ? p->vm.qemu : "qemu-system-x86_64",
+		      "[vm] qemu", uid, out);
+	if (p->tpm.type == TPM_SWTPM)
+		check_program("swtpm", "swtpm ([tpm] type = swtpm)", uid, out);
+	check_list(&h->pre_start, "[hooks] pre-start", uid, out);
+	check_list(&h->post_start, "[hooks] post-start", uid, out);
+	check_list(&h->pre_stop, "[hooks] pre-stop", uid, out);
+	check_list(&h->post_stop, "[hooks] post-stop", uid, out);
 	for (size_t i = 0; i < p->npci; i++) {
 		if (!p->pci[i].romfile)
 			continue;
 		snprintf(role, sizeof(role), "[pci.%s] romfile",
 			 p->pci[i].name);
-		trust_path_problems(p->pci[i].romfile, role, uid, &lines);
+		trust_path_problems(p->pci[i].romfile, role, uid, out);
 	}
-	check_list(&p->acpi.tables, "[acpi] table", uid, &lines);
+	check_list(&p->acpi.tables, "[acpi] table", uid, out);
+	/* The state folder: vmrun creates, chowns and appends in it as
+	 * root. */
+	if (p->vm.state_dir)
+		trust_path_problems(p->vm.state_dir, "[vm] state-dir", uid,
+				    out);
+	/* Written as root, and may be the run-as user's own files. */
+	if (p->firmware.type == FW_OVMF && p->firmware.vars)
+		folder_problems(p->firmware.vars, "[firmware] vars", uid, out);
+	if (p->tpm.type == TPM_SWTPM && p->tpm.state)
+		folder_problems(p->tpm.state, "[tpm] state", uid, out);
+	for (size_t i = 0; i < p->ndisk; i++) {
+		if (p->disk[i].readonly || !p->disk[i].file)
+			continue;
+		snprintf(role, sizeof(role), "[disk.%s] file", p->disk[i].name);
+		folder_problems(p->disk[i].file, role, uid, out);
+	}
+}
+
+int trust_check(const char *profile_path, const struct profile *p,
+		struct vr_error *err)
+{
+	uid_t uid = trust_invoking_uid();
+	struct strv lines = {0};
+
+	if (mode == TRUST_OFF)
+		return 0;
+	if (profile_path)
+		trust_path_problems(profile_path, "the profile", uid, &lines);
+	if (p)
+		profile_problems(p, uid, &lines);
+	return report(&lines, err);
+}
+
+int trust_check_program(const char *path, const char *role,
+			struct vr_error *err)
+{
+	struct strv lines = {0};
+
+	if (mode == TRUST_OFF)
+		return 0;
+	trust_path_problems(path, role, trust_invoking_uid(), &lines);
 	return report(&lines, err);
 }

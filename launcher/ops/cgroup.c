@@ -167,11 +167,48 @@ static int slice_undo(struct op *op, struct vr_error *err)
 	return r ? r : slice_set(op, unit, cpus, err);
 }
 
+/* A CPU list as the kernel writes one ("" too: all CPUs). */
+static bool cpus_text(const char *s)
+{
+	struct cpulist cl = {0};
+	const char *why;
+	bool ok;
+
+	if (!s)
+		return true;
+	if (!*s)
+		return true;
+	ok = !cpulist_parse(s, &cl, &why);
+	cpulist_free(&cl);
+	return ok;
+}
+
+/* The slices cpuset_plan confines, and a CPU list to give back. */
+static int slice_check(const struct op *op, const char *vm,
+		       struct vr_error *err)
+{
+	static const char *const units[] = {"system.slice", "user.slice",
+					    "init.scope"};
+	const char *unit = op_arg_string(op, "unit");
+
+	(void)vm;
+	for (size_t i = 0; unit && i < ARRAY_SIZE(units); i++)
+		if (!strcmp(unit, units[i]))
+			return cpus_text(arg_str(op->saved, "cpus"))
+				       ? 0
+				       : op_refuse(op, err,
+						   "gives %s the CPUs '%s'",
+						   unit,
+						   arg_str(op->saved, "cpus"));
+	return op_refuse(op, err, "confines '%s'", op_arg(op, "unit"));
+}
+
 const struct op_type cgroup_op_slice = {
 	.name = "cpuset",
 	.save = slice_save,
 	.apply = slice_apply,
 	.undo = slice_undo,
+	.check = slice_check,
 };
 OP_TYPE_REGISTER(cgroup_op_slice);
 
@@ -272,11 +309,28 @@ static int ctl_undo(struct op *op, struct vr_error *err)
 	return r == -EBUSY ? 0 : r;
 }
 
+static int ctl_check(const struct op *op, const char *vm, struct vr_error *err)
+{
+	const char *cg = op_arg_string(op, "cgroup");
+	const char *ctl = op_arg_string(op, "controller");
+
+	(void)vm;
+	if (!cg || (strcmp(cg, CPUSET_CGROUP_ROOT) &&
+		    strcmp(cg, CPUSET_MACHINE_SLICE)))
+		return op_refuse(op, err, "changes cgroup %s",
+				 op_arg(op, "cgroup"));
+	if (!ctl || strcmp(ctl, "cpuset"))
+		return op_refuse(op, err, "switches controller '%s'",
+				 op_arg(op, "controller"));
+	return 0;
+}
+
 const struct op_type cgroup_op_controller = {
 	.name = "cgroup-controller",
 	.save = ctl_save,
 	.apply = ctl_apply,
 	.undo = ctl_undo,
+	.check = ctl_check,
 };
 OP_TYPE_REGISTER(cgroup_op_controller);
 
@@ -368,10 +422,29 @@ static int cgrp_undo(struct op *op, struct vr_error *err)
 	return r;
 }
 
+/* machine.slice, or this VM's own cgroup in it (cpuset.c names them). */
+static int cgrp_check(const struct op *op, const char *vm, struct vr_error *err)
+{
+	const char *dir = op_arg_string(op, "path");
+	cleanup_free char *own =
+		xasprintf("%s/vmrun-%s.scope", CPUSET_MACHINE_SLICE, vm);
+
+	if (!dir || (strcmp(dir, CPUSET_MACHINE_SLICE) && strcmp(dir, own)))
+		return op_refuse(op, err, "removes or changes cgroup %s",
+				 op_arg(op, "path"));
+	if (!cpus_text(arg_str(op->saved, "cpus")) ||
+	    !cpus_text(arg_str(op->saved, "mems")))
+		return op_refuse(op, err, "gives %s the CPUs '%s', nodes '%s'",
+				 dir, arg_str(op->saved, "cpus"),
+				 arg_str(op->saved, "mems"));
+	return 0;
+}
+
 const struct op_type cgroup_op_qemu = {
 	.name = "cgroup",
 	.save = cgrp_save,
 	.apply = cgrp_apply,
 	.undo = cgrp_undo,
+	.check = cgrp_check,
 };
 OP_TYPE_REGISTER(cgroup_op_qemu);

@@ -93,11 +93,25 @@ static int claim_undo(struct op *op, struct vr_error *err)
 	return host_remove(abs, err);
 }
 
+/* Undo removes /run/vmrun/claims/BDF: the name must be a PCI address. */
+static int claim_check_op(const struct op *op, const char *vm,
+			  struct vr_error *err)
+{
+
+	if (!check_bdf(op_arg_string(op, "bdf")))
+		return op_refuse(op, err, "names no PCI device ('%s')",
+				 op_arg(op, "bdf"));
+	if (op_check_vm(op, vm, err))
+		return -EPERM;
+	return 0;
+}
+
 const struct op_type claim_op = {
 	.name = "claim",
 	.save = claim_save,
 	.apply = claim_apply,
 	.undo = claim_undo,
+	.check = claim_check_op,
 };
 OP_TYPE_REGISTER(claim_op);
 

@@ -83,11 +83,22 @@ static int unit_undo(struct op *op, struct vr_error *err)
 	return unit_do("start", unit, err);
 }
 
+/* Undo starts the unit again: a unit name systemctl takes as one. */
+static int unit_check(const struct op *op, const char *vm, struct vr_error *err)
+{
+	(void)vm;
+	if (!check_word(op_arg_string(op, "unit"), ".-_@:\\"))
+		return op_refuse(op, err, "names unit '%s'",
+				 op_arg(op, "unit"));
+	return 0;
+}
+
 const struct op_type console_op_stop_unit = {
 	.name = "stop-unit",
 	.save = unit_save,
 	.apply = unit_apply,
 	.undo = unit_undo,
+	.check = unit_check,
 };
 OP_TYPE_REGISTER(console_op_stop_unit);
 
@@ -134,11 +145,29 @@ static int vtcon_undo(struct op *op, struct vr_error *err)
 	return host_write(abs, saved, err);
 }
 
+static int vtcon_check(const struct op *op, const char *vm,
+		       struct vr_error *err)
+{
+	const char *v = op_arg_string(op, "vtcon"), *bind;
+
+	(void)vm;
+	if (!v || strncmp(v, "vtcon", 5) || !v[5] ||
+	    strspn(v + 5, "0123456789") != strlen(v + 5) || strlen(v) > 12)
+		return op_refuse(op, err, "names vtconsole '%s'",
+				 op_arg(op, "vtcon"));
+	bind = op_saved(op, "bind");
+	if (bind && strcmp(bind, "0") && strcmp(bind, "1"))
+		return op_refuse(op, err, "would write '%s' to its bind file",
+				 bind);
+	return 0;
+}
+
 const struct op_type console_op_vtconsole = {
 	.name = "vtconsole-unbind",
 	.save = vtcon_save,
 	.apply = vtcon_apply,
 	.undo = vtcon_undo,
+	.check = vtcon_check,
 };
 OP_TYPE_REGISTER(console_op_vtconsole);
 
@@ -195,11 +224,30 @@ static int fb_undo(struct op *op, struct vr_error *err)
 	return host_write(bind, op_arg(op, "device"), err);
 }
 
+/* The firmware framebuffers console_plan unbinds, nothing else. */
+static int fb_check(const struct op *op, const char *vm, struct vr_error *err)
+{
+	static const char *const fbs[][2] = {
+		{"efi-framebuffer", "efi-framebuffer.0"},
+		{"simple-framebuffer", "simple-framebuffer.0"},
+	};
+	const char *drv = op_arg_string(op, "driver");
+	const char *dev = op_arg_string(op, "device");
+
+	(void)vm;
+	for (size_t i = 0; drv && dev && i < ARRAY_SIZE(fbs); i++)
+		if (!strcmp(drv, fbs[i][0]) && !strcmp(dev, fbs[i][1]))
+			return 0;
+	return op_refuse(op, err, "binds '%s' to driver '%s'",
+			 op_arg(op, "device"), op_arg(op, "driver"));
+}
+
 const struct op_type console_op_efifb = {
 	.name = "efifb-unbind",
 	.save = fb_save,
 	.apply = fb_apply,
 	.undo = fb_undo,
+	.check = fb_check,
 };
 OP_TYPE_REGISTER(console_op_efifb);
 
@@ -257,10 +305,21 @@ static int rescan_undo(struct op *op, struct vr_error *err)
 	return rescan_wait(op, err);
 }
 
+static int rescan_check(const struct op *op, const char *vm,
+			struct vr_error *err)
+{
+	(void)vm;
+	if (!check_bdf(op_arg_string(op, "bdf")))
+		return op_refuse(op, err, "names no PCI device ('%s')",
+				 op_arg(op, "bdf"));
+	return 0;
+}
+
 const struct op_type console_op_remove_rescan = {
 	.name = "pci-remove-rescan",
 	.save = rescan_save,
 	.apply = rescan_apply,
 	.undo = rescan_undo,
+	.check = rescan_check,
 };
 OP_TYPE_REGISTER(console_op_remove_rescan);

@@ -84,11 +84,24 @@ static int file_undo(struct op *op, struct vr_error *err)
 	return host_remove(op_arg(op, "path"), err);
 }
 
+/* The one file vmrun generates: the VM's battery SSDT in /run/vmrun. */
+static int file_check(const struct op *op, const char *vm, struct vr_error *err)
+{
+	cleanup_free char *want = paths_run_file(vm, "-battery.aml");
+	const char *path = op_arg_string(op, "path");
+
+	if (!path || strcmp(path, want))
+		return op_refuse(op, err, "removes %s, not %s",
+				 op_arg(op, "path"), want);
+	return 0;
+}
+
 const struct op_type file_op_write = {
 	.name = "file",
 	.save = file_save,
 	.apply = file_apply,
 	.undo = file_undo,
+	.check = file_check,
 };
 OP_TYPE_REGISTER(file_op_write);
 
@@ -120,10 +133,30 @@ static int cleanup_undo(struct op *op, struct vr_error *err)
 	return 0;
 }
 
+/* The sockets a run of this VM makes in /run/vmrun. */
+static int cleanup_check(const struct op *op, const char *vm,
+			 struct vr_error *err)
+{
+	static const char *const suffix[] = {".sock", "-swtpm.sock", ".qmp"};
+	const char *path = op_arg_string(op, "path");
+
+	for (size_t i = 0; path && i < ARRAY_SIZE(suffix); i++) {
+		cleanup_free char *want = paths_run_file(vm, suffix[i]);
+
+		if (!strcmp(path, want))
+			return 0;
+	}
+	return op_refuse(op, err,
+			 "removes %s, not one of the sockets of VM '%s' in "
+			 "%s",
+			 op_arg(op, "path"), vm, paths_run_dir());
+}
+
 const struct op_type file_op_cleanup = {
 	.name = "cleanup-path",
 	.save = op_nothing,
 	.apply = op_nothing,
 	.undo = cleanup_undo,
+	.check = cleanup_check,
 };
 OP_TYPE_REGISTER(file_op_cleanup);

@@ -443,10 +443,32 @@ static int reserve_undo(struct op *op, struct vr_error *err)
 	return r;
 }
 
+/* Undo writes a count to a pool's nr_hugepages: the pool named by
+ * numbers, the count a number. */
+static int reserve_check(const struct op *op, const char *vm,
+			 struct vr_error *err)
+{
+	long long node, kb, pages;
+	json_object *nr;
+
+	(void)vm;
+	if (!op_arg_int(op, "node", &node) || node < -1 || node > 4096 ||
+	    !op_arg_int(op, "size_kb", &kb) || kb <= 0 ||
+	    !op_arg_int(op, "pages", &pages) || pages < 0)
+		return op_refuse(op, err, "has no pool (node, size_kb, pages)");
+	if (op->saved && json_object_object_get_ex(op->saved, "nr", &nr) &&
+	    (!json_object_is_type(nr, json_type_int) ||
+	     json_object_get_int64(nr) < 0))
+		return op_refuse(op, err, "would write '%s' to nr_hugepages",
+				 json_object_get_string(nr));
+	return 0;
+}
+
 const struct op_type hugepages_op_reserve = {
 	.name = "hugepages",
 	.save = reserve_save,
 	.apply = reserve_apply,
 	.undo = reserve_undo,
+	.check = reserve_check,
 };
 OP_TYPE_REGISTER(hugepages_op_reserve);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mntent.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -261,39 +262,103 @@ static int mount_undo(struct op *op, struct vr_error *err)
 	return 0;
 }
 
+/* vmrun mounts hugetlbfs only at its own folders in /run/vmrun. */
+static int mount_check(const struct op *op, const char *vm,
+		       struct vr_error *err)
+{
+	const char *dir = op_arg_string(op, "path");
+	cleanup_free char *m2 = paths_hugetlbfs_dir("2M");
+	cleanup_free char *m1 = paths_hugetlbfs_dir("1G");
+
+	(void)vm;
+	if (!dir || (strcmp(dir, m2) && strcmp(dir, m1)))
+		return op_refuse(op, err,
+				 "unmounts and removes %s, not %s or %s",
+				 op_arg(op, "path"), m2, m1);
+	return 0;
+}
+
 const struct op_type hugetlbfs_op_mount = {
 	.name = "hugetlbfs-mount",
 	.save = folder_save,
 	.apply = mount_apply,
 	.undo = mount_undo,
+	.check = mount_check,
 };
 OP_TYPE_REGISTER(hugetlbfs_op_mount);
 
+/* The per-VM folder sits in a hugetlbfs mount that may not be root's
+ * alone (a /dev/hugepages others can write): a name someone else made
+ * there first (a symlink to a host folder, a folder of their own) is
+ * refused, not taken for the folder vmrun would have made. */
 static int dir_apply(struct op *op, struct vr_error *err)
 {
 	const char *dir = arg_path(op, err);
+	cleanup_free char *path = NULL;
+	const struct passwd *pw;
+	struct stat st;
 
-	return dir ? folder_make(dir, 0700, err) : -EINVAL;
+	if (!dir)
+		return -EINVAL;
+	path = hostfs_path(dir);
+	if (mkdir(path, 0700) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return vr_error(err, errno, "create folder %s", dir);
+	if (lstat(path, &st) < 0)
+		return vr_error(err, errno, "%s", dir);
+	/* vmrun's own from before (root's, private) is fine */
+	if (S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	    !(st.st_mode & (S_IWGRP | S_IWOTH)))
+		return 0;
+	/* not ours: undo must leave it alone */
+	if (op->saved)
+		json_object_object_add(op->saved, "existed",
+				       json_object_new_boolean(true));
+	pw = getpwuid(st.st_uid);
+	return vr_errorx(err, EEXIST,
+			 "%s already exists and is not vmrun's (%s owned by "
+			 "user '%s' (uid %u), mode %04o): remove it; vmrun "
+			 "creates the guest RAM folder itself",
+			 dir,
+			 S_ISLNK(st.st_mode)   ? "a symlink"
+			 : S_ISDIR(st.st_mode) ? "a folder"
+					       : "a file",
+			 pw ? pw->pw_name : "?", (unsigned)st.st_uid,
+			 (unsigned)(st.st_mode & 07777));
 }
 
 /* Remove what QEMU left in the folder (it unlinks its RAM file at once;
- * a killed QEMU may not have), then the folder. */
+ * a killed QEMU may not have), then the folder; the folder is opened
+ * without following a symlink, and emptied through that fd. */
 static int dir_undo(struct op *op, struct vr_error *err)
 {
 	const char *dir = arg_path(op, err);
 	cleanup_free char *path = NULL;
 	struct dirent *e;
 	DIR *d;
+	int fd;
 
 	if (!dir)
 		return -EINVAL;
 	if (!op->saved || saved_flag(op, "existed"))
 		return 0;
 	path = hostfs_path(dir);
-	d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0
-				       : vr_error(err, errno, "open %s", dir);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return vr_error(err, errno, "open %s%s", dir,
+				errno == ELOOP || errno == ENOTDIR
+					? " (not the folder vmrun made: left "
+					  "alone)"
+					: "");
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return vr_error(err, errno, "open %s", dir);
+	}
 	while ((e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 			unlinkat(dirfd(d), e->d_name, 0);
@@ -303,10 +368,37 @@ static int dir_undo(struct op *op, struct vr_error *err)
 	return 0;
 }
 
+bool hugetlbfs_is_vm_dir(const char *path, const char *vm)
+{
+	cleanup_free char *name = xasprintf("vmrun-%s", vm);
+	cleanup_free char *dir = NULL;
+	const char *slash;
+
+	if (!check_path_clean(path) || !(slash = strrchr(path, '/')) ||
+	    slash == path || strcmp(slash + 1, name))
+		return false;
+	dir = xstrdup(path);
+	dir[slash - path] = '\0';
+	return (paths_is_hugetlbfs_dir(dir) &&
+		!strchr(dir + strlen(paths_run_dir()) + 1, '/')) ||
+	       hugetlbfs_mounted(dir, 0);
+}
+
+static int dir_check(const struct op *op, const char *vm, struct vr_error *err)
+{
+	if (!hugetlbfs_is_vm_dir(op_arg_string(op, "path"), vm))
+		return op_refuse(op, err,
+				 "empties and removes %s, not the folder "
+				 "vmrun-%s in a hugetlbfs mount",
+				 op_arg(op, "path"), vm);
+	return 0;
+}
+
 const struct op_type hugetlbfs_op_dir = {
 	.name = "hugepage-dir",
 	.save = folder_save,
 	.apply = dir_apply,
 	.undo = dir_undo,
+	.check = dir_check,
 };
 OP_TYPE_REGISTER(hugetlbfs_op_dir);

@@ -173,10 +173,46 @@ static int irq_undo(struct op *op, struct vr_error *err)
 	return 0;
 }
 
+/* Undo writes /proc/irq/N/smp_affinity_list and default_smp_affinity:
+ * IRQ numbers, CPU lists and a hex mask, nothing else. */
+static int irq_check(const struct op *op, const char *vm, struct vr_error *err)
+{
+	json_object *irqs, *def;
+
+	(void)vm;
+	if (!op->saved)
+		return 0;
+	if (json_object_object_get_ex(op->saved, "default", &def) &&
+	    (!json_object_is_type(def, json_type_string) ||
+	     strspn(json_object_get_string(def), "0123456789abcdefABCDEF,") !=
+		     strlen(json_object_get_string(def))))
+		return op_refuse(op, err, "writes '%s' as the default mask",
+				 json_object_get_string(def));
+	if (!json_object_object_get_ex(op->saved, "irqs", &irqs))
+		return 0;
+	if (!json_object_is_type(irqs, json_type_object))
+		return op_refuse(op, err, "has no IRQ list");
+	json_object_object_foreach(irqs, irq, val)
+	{
+		struct cpulist cl = {0};
+		const char *why;
+		int bad = !is_number(irq) || strlen(irq) > 9 ||
+			  !json_object_is_type(val, json_type_string) ||
+			  cpulist_parse(json_object_get_string(val), &cl, &why);
+
+		cpulist_free(&cl);
+		if (bad)
+			return op_refuse(op, err, "sets IRQ '%s' to '%s'", irq,
+					 json_object_get_string(val));
+	}
+	return 0;
+}
+
 const struct op_type irq_op_affinity = {
 	.name = "irq-affinity",
 	.save = irq_save,
 	.apply = irq_apply,
 	.undo = irq_undo,
+	.check = irq_check,
 };
 OP_TYPE_REGISTER(irq_op_affinity);

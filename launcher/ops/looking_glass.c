@@ -120,52 +120,101 @@ static int shm_save(struct op *op, struct vr_error *err)
 	return 0;
 }
 
-static int shm_apply(struct op *op, struct vr_error *err)
+static void saved_set(struct op *op, const char *key, json_object *v)
 {
-	cleanup_free char *path =
-		hostfs_path(json_object_get_string(arg(op, "path")));
-	uint64_t size = json_object_get_uint64(arg(op, "size"));
-	cleanup_close int fd =
-		open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
+	if (!op->saved)
+		op->saved = json_object_new_object();
+	json_object_object_add(op->saved, key, v);
+}
 
+/* Who has the file at path now, for the refusal. */
+static char *owner_text(const char *path)
+{
+	const struct passwd *pw;
 	struct stat st;
 
+	if (lstat(path, &st) < 0)
+		return xstrdup("gone again");
+	pw = getpwuid(st.st_uid);
+	return xasprintf("%s owned by user '%s' (uid %u), mode %04o",
+			 S_ISLNK(st.st_mode)   ? "a symlink"
+			 : S_ISREG(st.st_mode) ? "a file"
+					       : "not a plain file",
+			 pw ? pw->pw_name : "?", (unsigned)st.st_uid,
+			 (unsigned)(st.st_mode & 07777));
+}
+
+/* /dev/shm is anyone's to write: the file is created afresh (O_EXCL,
+ * O_NOFOLLOW), so what another user made there first, and may hold open,
+ * never becomes the guest's frame buffer. A leftover of vmrun's own is
+ * removed by the restore of its journal before a new run gets here. */
+static int shm_apply(struct op *op, struct vr_error *err)
+{
+	const char *abs = json_object_get_string(arg(op, "path"));
+	cleanup_free char *path = hostfs_path(abs);
+	uint64_t size = json_object_get_uint64(arg(op, "size"));
+	cleanup_close int fd = open(
+		path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	struct stat st;
+
+	if (fd < 0 && errno == EEXIST) {
+		cleanup_free char *who = owner_text(path);
+
+		/* not ours: undo must leave it alone */
+		saved_set(op, "existed", json_object_new_boolean(true));
+		return vr_errorx(err, EEXIST,
+				 "%s already exists (%s): vmrun creates the "
+				 "Looking Glass file itself and will not use "
+				 "one made by someone else. If no program "
+				 "uses it, remove it; or set [looking-glass] "
+				 "device to another name",
+				 abs, who);
+	}
 	if (fd < 0)
-		return vr_error(err, errno, "create %s", path);
-	/* /dev/shm is world-writable: never size and chown something
-	 * another user planted there (a hard link to a system file). */
+		return vr_error(err, errno, "create %s", abs);
 	if (fstat(fd, &st) < 0)
-		return vr_error(err, errno, "stat %s", path);
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
-		return vr_errorx(err, EPERM,
-				 "%s is not a plain file of its own (%s); "
-				 "remove it or set [looking-glass] device to "
-				 "another name",
-				 path,
-				 S_ISREG(st.st_mode) ? "it has other hard links"
-						     : "wrong file type");
+		return vr_error(err, errno, "stat %s", abs);
+	/* recorded with the op once applied: undo removes only this file */
+	saved_set(op, "dev", json_object_new_uint64((uint64_t)st.st_dev));
+	saved_set(op, "ino", json_object_new_uint64((uint64_t)st.st_ino));
 	if (ftruncate(fd, (off_t)size) < 0)
-		return vr_error(err, errno, "size %s", path);
+		return vr_error(err, errno, "size %s", abs);
 	if (fchown(fd, (uid_t)json_object_get_int(arg(op, "uid")),
 		   (gid_t)json_object_get_int(arg(op, "gid"))) < 0)
-		return vr_error(err, errno, "chown %s", path);
+		return vr_error(err, errno, "chown %s", abs);
 	if (fchmod(fd, 0660) < 0)
-		return vr_error(err, errno, "chmod %s", path);
+		return vr_error(err, errno, "chmod %s", abs);
 	return 0;
 }
 
+/* Remove the file vmrun made: not one that was there before, and when
+ * apply recorded which file it made, only that one. */
 static int shm_undo(struct op *op, struct vr_error *err)
 {
-	cleanup_free char *path =
-		hostfs_path(json_object_get_string(arg(op, "path")));
-	json_object *existed = NULL;
+	const char *abs = json_object_get_string(arg(op, "path"));
+	cleanup_free char *path = hostfs_path(abs);
+	json_object *existed = NULL, *dev = NULL, *ino = NULL;
+	struct stat st;
 
-	if (op->saved)
+	if (op->saved) {
 		json_object_object_get_ex(op->saved, "existed", &existed);
+		json_object_object_get_ex(op->saved, "dev", &dev);
+		json_object_object_get_ex(op->saved, "ino", &ino);
+	}
 	if (existed && json_object_get_boolean(existed))
 		return 0;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : vr_error(err, errno, "%s", abs);
+	if (dev && ino &&
+	    ((uint64_t)st.st_dev != json_object_get_uint64(dev) ||
+	     (uint64_t)st.st_ino != json_object_get_uint64(ino))) {
+		log_warn("%s is not the file vmrun created (it was replaced "
+			 "since): left alone",
+			 abs);
+		return 0;
+	}
 	if (unlink(path) < 0 && errno != ENOENT)
-		return vr_error(err, errno, "remove %s", path);
+		return vr_error(err, errno, "remove %s", abs);
 	return 0;
 }
 
@@ -201,11 +250,24 @@ static int kvmfr_apply(struct op *op, struct vr_error *err)
 	return 0;
 }
 
+/* Undo removes a file directly in /dev/shm (what the profile allows). */
+static int shm_check(const struct op *op, const char *vm, struct vr_error *err)
+{
+	const char *path = op_arg_string(op, "path");
+
+	(void)vm;
+	if (!check_path_entry(path, "/dev/shm", ""))
+		return op_refuse(op, err, "removes %s, not a file in /dev/shm",
+				 op_arg(op, "path"));
+	return 0;
+}
+
 const struct op_type looking_glass_op_shm = {
 	.name = "shm-file",
 	.save = shm_save,
 	.apply = shm_apply,
 	.undo = shm_undo,
+	.check = shm_check,
 };
 OP_TYPE_REGISTER(looking_glass_op_shm);
 

@@ -118,10 +118,24 @@ static int tap_undo(struct op *op, struct vr_error *err)
 	return ip(err, del);
 }
 
+/* Undo deletes the link: only a tap named the way vmrun names its own. */
+static int tap_check(const struct op *op, const char *vm, struct vr_error *err)
+{
+	const char *tap = op_arg_string(op, "tap");
+
+	(void)vm;
+	if (!tap || strncmp(tap, "vmrun-", 6) || strlen(tap) > 15 ||
+	    !check_word(tap, "-_"))
+		return op_refuse(op, err, "deletes network device '%s'",
+				 op_arg(op, "tap"));
+	return 0;
+}
+
 const struct op_type net_op_tap = {
 	.name = "tap",
 	.save = tap_save,
 	.apply = tap_apply,
 	.undo = tap_undo,
+	.check = tap_check,
 };
 OP_TYPE_REGISTER(net_op_tap);

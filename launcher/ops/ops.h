@@ -118,6 +118,10 @@ int hugepages_plan(struct plan *plan, const struct profile *p,
 int hugetlbfs_plan_folder(struct plan *plan, const struct profile *p,
 			  unsigned long size_kb, struct vr_error *err);
 
+/* path is VM vm's guest RAM folder: vmrun-VM directly in a hugetlbfs
+ * mount (per the host's /proc/mounts) or in one of vmrun's own. */
+bool hugetlbfs_is_vm_dir(const char *path, const char *vm);
+
 /* The ops, for the engine's registry. */
 extern const struct op_type hugepages_op_reserve; /* "hugepages" */
 extern const struct op_type hugetlbfs_op_mount;	  /* "hugetlbfs-mount" */
@@ -167,13 +171,15 @@ extern const struct op_type net_op_tap;
 int runas_plan(struct plan *plan, const struct profile *p, const struct host *h,
 	       struct vr_error *err);
 
-/* Make a persistent VM file (abs, rooted) the run-as user's, and with
- * tree, the regular files directly in that folder too (swtpm's state).
- * Not undone: they are the VM's own files. Symlinks and files with other
- * hard links are refused, so a user who could write the folder cannot
- * have root chown something else. 0 without run-as. */
-int runas_own(const struct profile *p, const char *abs, bool tree,
-	      struct vr_error *err);
+/* Make a persistent VM file (name in the folder open at dirfd; shown in
+ * messages) the run-as user's, and with tree, the entries directly in that
+ * folder too (swtpm's state). Not undone: they are the VM's own files.
+ * Everything is reached relative to dirfd without following a symlink
+ * (fchownat AT_SYMLINK_NOFOLLOW, openat O_NOFOLLOW); symlinks and files
+ * with other hard links are refused, so a user who could write the folder
+ * cannot have root chown something else. 0 without run-as. */
+int runas_own(const struct profile *p, int dirfd, const char *name,
+	      const char *shown, bool tree, struct vr_error *err);
 
 extern const struct op_type runas_op_chown;
 

@@ -88,13 +88,20 @@ int runas_plan(struct plan *plan, const struct profile *p, const struct host *h,
 
 /* ---- the "chown" op ---- */
 
-static long long arg_num(const struct op *op, const char *key)
+/* An integer member of obj, -1 when absent or not an integer. */
+static long long arg_num_of(json_object *obj, const char *key)
 {
 	json_object *v;
 
-	if (!json_object_object_get_ex(op->args, key, &v))
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
 		return -1;
 	return json_object_get_int64(v);
+}
+
+static long long arg_num(const struct op *op, const char *key)
+{
+	return arg_num_of(op->args, key);
 }
 
 static int chown_save(struct op *op, struct vr_error *err)
@@ -165,11 +172,38 @@ static int chown_undo(struct op *op, struct vr_error *err)
 	return 0;
 }
 
+/* What runas_plan hands over: a VFIO group's device or this VM's guest
+ * RAM folder; given back with permission bits only (never setuid). */
+static int chown_check(const struct op *op, const char *vm,
+		       struct vr_error *err)
+{
+	const char *path = op_arg_string(op, "path");
+	long long mode = arg_num_of(op->saved, "mode");
+	bool vfio = check_path_entry(path, "/dev/vfio", "") &&
+		    strspn(path + 10, "0123456789") == strlen(path + 10);
+
+	if (!vfio && !hugetlbfs_is_vm_dir(path, vm))
+		return op_refuse(op, err,
+				 "gives %s a new owner, not a VFIO group or "
+				 "the guest RAM folder of VM '%s'",
+				 op_arg(op, "path"), vm);
+	if (op->saved &&
+	    (arg_num_of(op->saved, "uid") < 0 ||
+	     arg_num_of(op->saved, "gid") < 0 || mode < 0 || (mode & ~0777)))
+		return op_refuse(op, err,
+				 "gives %s back with owner %lld and mode "
+				 "%llo",
+				 path, arg_num_of(op->saved, "uid"),
+				 (unsigned long long)mode);
+	return 0;
+}
+
 const struct op_type runas_op_chown = {
 	.name = "chown",
 	.save = chown_save,
 	.apply = chown_apply,
 	.undo = chown_undo,
+	.check = chown_check,
 };
 OP_TYPE_REGISTER(runas_op_chown);
 
@@ -197,31 +231,40 @@ static int own_entry(int dirfd, const char *name, const char *shown, uid_t uid,
 	return 0;
 }
 
-static int own_tree(const char *path, uid_t uid, gid_t gid,
-		    struct vr_error *err)
+/* The regular files and folders directly in a folder the user may write,
+ * each by its name in the folder's fd: nothing is looked up by path. */
+static int own_tree(int at, const char *name, const char *shown, uid_t uid,
+		    gid_t gid, struct vr_error *err)
 {
-	DIR *d = opendir(path);
+	int fd = openat(at, name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct dirent *e;
+	DIR *d;
 	int r = 0;
 
-	if (!d)
-		return vr_error(err, errno, "open %s", path);
+	if (fd < 0)
+		return vr_error(err, errno, "open %s", shown);
+	d = fdopendir(fd);
+	if (!d) {
+		r = vr_error(err, errno, "open %s", shown);
+		close(fd);
+		return r;
+	}
 	while (!r && (e = readdir(d))) {
-		cleanup_free char *shown = NULL;
+		cleanup_free char *entry = NULL;
 
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		shown = xasprintf("%s/%s", path, e->d_name);
-		r = own_entry(dirfd(d), e->d_name, shown, uid, gid, err);
+		entry = xasprintf("%s/%s", shown, e->d_name);
+		r = own_entry(dirfd(d), e->d_name, entry, uid, gid, err);
 	}
 	closedir(d);
 	return r;
 }
 
-int runas_own(const struct profile *p, const char *abs, bool tree,
-	      struct vr_error *err)
+int runas_own(const struct profile *p, int dirfd, const char *name,
+	      const char *shown, bool tree, struct vr_error *err)
 {
-	cleanup_free char *path = NULL;
 	uid_t uid = 0;
 	gid_t gid = 0;
 	int r;
@@ -231,9 +274,8 @@ int runas_own(const struct profile *p, const char *abs, bool tree,
 	r = user_find(p, &uid, &gid, err);
 	if (r || uid == 0)
 		return r;
-	path = hostfs_path(abs);
-	r = own_entry(AT_FDCWD, path, path, uid, gid, err);
+	r = own_entry(dirfd, name, shown, uid, gid, err);
 	if (!r && tree)
-		r = own_tree(path, uid, gid, err);
+		r = own_tree(dirfd, name, shown, uid, gid, err);
 	return r;
 }

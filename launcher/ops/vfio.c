@@ -178,11 +178,49 @@ static int bind_undo(struct op *op, struct vr_error *err)
 	return r;
 }
 
+static bool driver_name(const char *s)
+{
+	return s && (!*s || check_word(s, "-_."));
+}
+
+/* A device of this VM's, with the drivers it had: without them undo
+ * cannot know where the device goes back, and it must not say "undone"
+ * and leave it on vfio-pci. */
+static int bind_check(const struct op *op, const char *vm, struct vr_error *err)
+{
+	const char *bdf = op_arg_string(op, "bdf");
+
+	if (!check_bdf(bdf))
+		return op_refuse(op, err, "names no PCI device ('%s')",
+				 op_arg(op, "bdf"));
+	if (op_check_vm(op, vm, err))
+		return -EPERM;
+	if (!json_object_is_type(op->saved, json_type_object) ||
+	    !driver_name(op_saved(op, "driver")) ||
+	    !driver_name(op_saved(op, "driver_override")))
+		return vr_errorx(err, EPERM,
+				 "%s: the journal does not say which driver "
+				 "it had (saved: %s), so vmrun cannot give it "
+				 "back. If it is still on vfio-pci, give it to "
+				 "the kernel's choice of driver: echo > "
+				 "/sys/bus/pci/devices/%s/driver_override; "
+				 "echo %s > /sys/bus/pci/drivers/vfio-pci/"
+				 "unbind; echo %s > /sys/bus/pci/"
+				 "drivers_probe",
+				 bdf,
+				 op->saved
+					 ? json_object_to_json_string(op->saved)
+					 : "null",
+				 bdf, bdf, bdf);
+	return 0;
+}
+
 const struct op_type vfio_op_bind = {
 	.name = "vfio-bind",
 	.save = bind_save,
 	.apply = bind_apply,
 	.undo = bind_undo,
+	.check = bind_check,
 };
 OP_TYPE_REGISTER(vfio_op_bind);
 

@@ -73,6 +73,11 @@ int pin_threads(struct qmp *q, pid_t qemu, const struct profile_cpu *cpu,
 /* State folder, log file, vars copied from the template on first start,
  * and journaled clean-up of the sockets the run creates. */
 int runtime_prepare(struct vm *vm, struct vr_error *err);
+/* The VM log (STATE_DIR/NAME.log) opened for appending: the state folder
+ * made (0700) if missing and opened without following a symlink, the log
+ * opened in it O_NOFOLLOW, refused unless a plain file with no other name
+ * that belongs to the user vmrun runs as; made 0600. The fd, or -errno. */
+int runtime_log_open(const struct vm *vm, struct vr_error *err);
 /* The vars template for this firmware: [firmware] vars-template, the one
  * matching [firmware] code, or the host's; NULL when none is known. */
 char *runtime_vars_template(const struct profile *p, const struct host *h);

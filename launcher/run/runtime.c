@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,34 @@ char *runtime_vars_template(const struct profile *p, const struct host *h)
 	return h->ovmf_vars ? xstrdup(h->ovmf_vars) : NULL;
 }
 
-static int copy_file(const char *from, const char *to, struct vr_error *err)
+/* Open the folder a file of the VM's goes in (made, 0700, if missing) and
+ * give the file's name in it (*base points into abs). The path up to here
+ * passed the trust rule (trust.h: nobody else can swap a folder on it);
+ * from here on the run reaches the file only through this fd, by a name
+ * opened O_NOFOLLOW. The fd, or -errno with err filled. */
+static int folder_open(const char *abs, const char **base, struct vr_error *err)
+{
+	const char *slash = strrchr(abs, '/');
+	cleanup_free char *dir = NULL, *path = NULL;
+	int fd, r;
+
+	if (!slash || !slash[1])
+		return vr_errorx(err, EINVAL, "%s: not a file path", abs);
+	*base = slash + 1;
+	dir = xstrdup(abs);
+	dir[slash == abs ? 1 : slash - abs] = '\0';
+	r = mkdir_p(dir, 0700, err);
+	if (r)
+		return r;
+	path = hostfs_path(dir);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return vr_error(err, errno, "open the folder %s", dir);
+	return fd;
+}
+
+static int copy_file(const char *from, int dirfd, const char *name,
+		     const char *to, struct vr_error *err)
 {
 	cleanup_close int in = open(from, O_RDONLY | O_CLOEXEC);
 	cleanup_close int out = -1;
@@ -69,7 +97,9 @@ static int copy_file(const char *from, const char *to, struct vr_error *err)
 	if (in < 0)
 		return vr_error(err, errno, "read the OVMF vars template %s",
 				from);
-	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	out = openat(dirfd, name,
+		     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		     0600);
 	if (out < 0)
 		return vr_error(err, errno, "create %s", to);
 	while ((n = read(in, buf, sizeof(buf))) > 0)
@@ -80,35 +110,39 @@ static int copy_file(const char *from, const char *to, struct vr_error *err)
 	return 0;
 }
 
+/* The vars copy, made on first start, and with run-as made that user's
+ * (QEMU opens it as root before it drops to run-as; the file is the VM's
+ * own all the same). */
 static int vars_prepare(struct vm *vm, struct vr_error *err)
 {
 	const struct profile *p = &vm->profile;
-	cleanup_free char *vars = NULL, *tmpl = NULL;
-	char *slash;
+	cleanup_free char *tmpl = NULL;
+	cleanup_close int dirfd = -1;
+	const char *base;
+	struct stat st;
 	int r;
 
 	if (p->firmware.type != FW_OVMF)
 		return 0;
-	vars = hostfs_path(p->firmware.vars);
-	if (access(vars, F_OK) == 0)
-		return 0;
-	tmpl = runtime_vars_template(p, &vm->host);
-	if (!tmpl)
-		return vr_errorx(err, ENOENT,
-				 "no OVMF vars template to copy to %s: set "
-				 "[firmware] vars-template",
-				 vars);
-	slash = strrchr(p->firmware.vars, '/');
-	if (slash && slash != p->firmware.vars) {
-		cleanup_free char *dir = xstrdup(p->firmware.vars);
-
-		dir[slash - p->firmware.vars] = '\0';
-		r = mkdir_p(dir, 0700, err);
+	dirfd = folder_open(p->firmware.vars, &base, err);
+	if (dirfd < 0)
+		return dirfd;
+	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return vr_error(err, errno, "%s", p->firmware.vars);
+		tmpl = runtime_vars_template(p, &vm->host);
+		if (!tmpl)
+			return vr_errorx(err, ENOENT,
+					 "no OVMF vars template to copy to "
+					 "%s: set [firmware] vars-template",
+					 p->firmware.vars);
+		log_info("first start: copying %s to %s", tmpl,
+			 p->firmware.vars);
+		r = copy_file(tmpl, dirfd, base, p->firmware.vars, err);
 		if (r)
 			return r;
 	}
-	log_info("first start: copying %s to %s", tmpl, vars);
-	return copy_file(tmpl, vars, err);
+	return runas_own(p, dirfd, base, p->firmware.vars, false, err);
 }
 
 static bool same_file(int a, int b)
@@ -128,29 +162,71 @@ static void plan_cleanup(struct plan *plan, const char *abs)
 		 abs);
 }
 
+int runtime_log_open(const struct vm *vm, struct vr_error *err)
+{
+	const char *log = vm->plan.paths.log;
+	cleanup_close int dirfd = -1;
+	const char *base;
+	struct stat st;
+	char user[64];
+	int fd, r;
+
+	dirfd = folder_open(log, &base, err);
+	if (dirfd < 0)
+		return dirfd;
+	fd = openat(dirfd, base,
+		    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY |
+			    O_CLOEXEC,
+		    0600);
+	if (fd < 0)
+		return vr_error(err, errno, "open the VM log %s%s", log,
+				errno == ELOOP ? " (a symlink: vmrun does "
+						 "not follow one there)"
+					       : "");
+	/* Appended to as root: never a file with another name (a hard link
+	 * to a host file) nor one someone else made. */
+	if (fstat(fd, &st) < 0) {
+		r = vr_error(err, errno, "stat %s", log);
+	} else if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		r = vr_errorx(err, EPERM,
+			      "the VM log %s is not a plain file of its own "
+			      "(%s); remove it",
+			      log,
+			      S_ISREG(st.st_mode) ? "it has other hard links"
+						  : "wrong file type");
+	} else if (st.st_uid != geteuid()) {
+		const struct passwd *pw = getpwuid(st.st_uid);
+
+		snprintf(user, sizeof(user), "%s", pw ? pw->pw_name : "?");
+		r = vr_errorx(err, EPERM,
+			      "the VM log %s belongs to user '%s' (uid %u), "
+			      "not to the user vmrun runs as; remove it",
+			      log, user, (unsigned)st.st_uid);
+	} else if (fchmod(fd, 0600) < 0) {
+		/* 0600: the log holds QMP traffic with -v; a log made before
+		 * is brought to 0600 too */
+		r = vr_error(err, errno, "chmod %s", log);
+	} else {
+		return fd;
+	}
+	close(fd);
+	return r;
+}
+
 int runtime_prepare(struct vm *vm, struct vr_error *err)
 {
 	const struct profile *p = &vm->profile;
 	struct plan *plan = &vm->plan;
-	cleanup_free char *log = NULL;
 	FILE *f;
 	int fd, r;
 
-	r = mkdir_p(p->vm.state_dir, 0700, err);
-	if (r)
-		return r;
-	log = hostfs_path(plan->paths.log);
-	/* 0600: the log holds QMP traffic with -v; a log made before is
-	 * brought to 0600 too */
-	fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
-	if (fd >= 0 && fchmod(fd, 0600) < 0)
-		log_debug("chmod %s: %s", log, strerror(errno));
-	f = fd >= 0 ? fdopen(fd, "a") : NULL;
+	fd = runtime_log_open(vm, err);
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "a");
 	if (!f) {
-		r = vr_error(err, errno, "open the VM log %s", log);
-		if (fd >= 0)
-			close(fd);
+		r = vr_error(err, errno, "open the VM log %s", plan->paths.log);
+		close(fd);
 		return r;
 	}
 	if (same_file(fileno(f), STDERR_FILENO))
@@ -158,10 +234,6 @@ int runtime_prepare(struct vm *vm, struct vr_error *err)
 	else
 		log_set_file(f);
 	r = vars_prepare(vm, err);
-	/* QEMU opens the vars as root before it drops to run-as; the file
-	 * is the VM's own all the same */
-	if (!r && p->firmware.type == FW_OVMF)
-		r = runas_own(p, p->firmware.vars, false, err);
 	if (r)
 		return r;
 	if (p->tpm.type == TPM_SWTPM)
@@ -203,16 +275,17 @@ static int record(struct vm *vm, const char *what, pid_t pid,
 	return engine_apply(&vm->plan, err);
 }
 
-/* swtpm's arguments. With [vm] run-as it runs as that user too, and it
+/* swtpm's arguments. It starts in its state folder (vmrun opens the
+ * folder without following a symlink and hands it over as the working
+ * folder) and names everything in it relative to that, so no path swapped
+ * meanwhile is followed. With [vm] run-as it runs as that user too, and it
  * drops privileges before it opens anything, while /run/vmrun and the
  * state folder stay root's (0700): vmrun listens on the socket itself and
- * passes it as fd 3 (*lfd), and swtpm starts in its state folder (made the
- * user's) and names everything relative to it. */
-static int swtpm_args(struct vm *vm, struct strv *argv, int *lfd,
-		      struct vr_error *err)
+ * passes it as fd 3 (*lfd), and the state folder is made the user's. */
+static int swtpm_args(struct vm *vm, int dirfd, const char *base,
+		      struct strv *argv, int *lfd, struct vr_error *err)
 {
 	const struct profile *p = &vm->profile;
-	cleanup_free char *state = hostfs_path(p->tpm.state);
 	cleanup_free char *sock = hostfs_path(vm->plan.paths.swtpm_sock);
 	int r;
 
@@ -220,61 +293,87 @@ static int swtpm_args(struct vm *vm, struct strv *argv, int *lfd,
 	strv_add(argv, "socket");
 	strv_add(argv, "--tpm2");
 	strv_add(argv, "--terminate");
+	strv_add(argv, "--tpmstate");
+	strv_add(argv, "dir=.,mode=0600");
+	strv_add(argv, "--log");
+	strv_add(argv, "file=swtpm.log");
 	if (!p->vm.run_as) {
-		strv_add(argv, "--tpmstate");
-		strv_addf(argv, "dir=%s,mode=0600", state);
 		strv_add(argv, "--ctrl");
 		strv_addf(argv, "type=unixio,path=%s,mode=0600", sock);
-		strv_add(argv, "--log");
-		strv_addf(argv, "file=%s/swtpm.log", state);
 		return 0;
 	}
-	r = runas_own(p, p->tpm.state, true, err);
+	r = runas_own(p, dirfd, base, p->tpm.state, true, err);
 	if (!r)
 		r = control_listen(vm->plan.paths.swtpm_sock, lfd, err);
 	if (r)
 		return r;
 	/* swtpm waits in poll(); its accept() must block */
 	fcntl(*lfd, F_SETFL, fcntl(*lfd, F_GETFL) & ~O_NONBLOCK);
-	strv_add(argv, "--tpmstate");
-	strv_add(argv, "dir=.,mode=0600");
 	strv_add(argv, "--ctrl");
 	strv_add(argv, "type=unixio,fd=3");
-	strv_add(argv, "--log");
-	strv_add(argv, "file=swtpm.log");
 	strv_add(argv, "--runas");
 	strv_add(argv, p->vm.run_as);
 	return 0;
 }
 
+/* The swtpm state folder, made 0700 if missing, opened without following
+ * a symlink at any name vmrun makes: the fd, or -errno. */
+static int tpm_folder_open(const struct profile *p, int *dirfd,
+			   const char **base, struct vr_error *err)
+{
+	int fd;
+
+	*dirfd = folder_open(p->tpm.state, base, err);
+	if (*dirfd < 0)
+		return *dirfd;
+	if (mkdirat(*dirfd, *base, 0700) < 0 && errno != EEXIST)
+		return vr_error(err, errno, "create %s", p->tpm.state);
+	fd = openat(*dirfd, *base,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return vr_error(err, errno, "open %s%s", p->tpm.state,
+				errno == ENOTDIR || errno == ELOOP
+					? " (a symlink or not a folder: "
+					  "vmrun does not follow one there)"
+					: "");
+	return fd;
+}
+
 int runtime_start_swtpm(struct vm *vm, struct vr_error *err)
 {
 	const struct profile *p = &vm->profile;
-	cleanup_free char *state = NULL, *sock = NULL;
+	cleanup_free char *sock = NULL, *cwd = NULL, *mark = NULL;
+	cleanup_close int dirfd = -1, tpmfd = -1;
 	struct strv argv = {0};
+	const char *base;
 	int lfd = -1, r;
 	pid_t pid;
 
 	if (p->tpm.type != TPM_SWTPM)
 		return 0;
-	r = mkdir_p(p->tpm.state, 0700, err);
-	if (r)
-		return r;
-	state = hostfs_path(p->tpm.state);
+	tpmfd = tpm_folder_open(p, &dirfd, &base, err);
+	if (tpmfd < 0)
+		return tpmfd;
 	sock = hostfs_path(vm->plan.paths.swtpm_sock);
 	unlink(sock);
-	r = swtpm_args(vm, &argv, &lfd, err);
+	r = swtpm_args(vm, dirfd, base, &argv, &lfd, err);
 	if (r) {
 		strv_free(&argv);
 		return r;
 	}
+	/* the child's chdir() goes through the fd it inherits: the very
+	 * folder opened above, whatever its path names by then */
+	cwd = xasprintf("/proc/self/fd/%d", tpmfd);
+	mark = xasprintf("%s=%s", PROC_MARK, p->vm.name);
+	char *env[] = {mark, NULL};
 	struct spawn s = {.path = "swtpm",
 			  .argv = argv.v,
+			  .env = env,
 			  .pass_fd = lfd,
 			  .out_fd = -1,
 			  .own_pgrp = true,
 			  .die_with_parent = true,
-			  .cwd = state};
+			  .cwd = cwd};
 
 	r = proc_spawn(&s, &pid, err);
 	strv_free(&argv);
@@ -295,6 +394,8 @@ int runtime_start_qemu(struct vm *vm, int *qmp_fd, pid_t *pid,
 	struct plan *plan = &vm->plan;
 	cleanup_free char *path_form = qemu_argv_qmp_chardev(&plan->paths, -1);
 	cleanup_free char *fd_form = qemu_argv_qmp_chardev(&plan->paths, 3);
+	cleanup_free char *mark =
+		xasprintf("%s=%s", PROC_MARK, vm->profile.vm.name);
 	struct strv argv = {0};
 	int sv[2], r;
 
@@ -304,8 +405,10 @@ int runtime_start_qemu(struct vm *vm, int *qmp_fd, pid_t *pid,
 		strv_add(&argv, strcmp(plan->argv.v[i], path_form)
 					? plan->argv.v[i]
 					: fd_form);
+	char *env[] = {mark, NULL};
 	struct spawn s = {.path = argv.v[0],
 			  .argv = argv.v,
+			  .env = env,
 			  .pass_fd = sv[1],
 			  .out_fd = -1,
 			  .own_pgrp = true,

@@ -15,14 +15,16 @@ int vm_load(const char *profile_path, struct vm *vm, struct vr_error *err)
 	memset(vm, 0, sizeof(*vm));
 	/* A profile is code run as root: refuse one others can change
 	 * (trust.h) before it is read, and the files it names before
-	 * host_probe runs its QEMU binary. */
-	r = trust_check_profile_file(profile_path, err);
+	 * host_probe runs its QEMU binary. The same rule for every
+	 * command: a dry run is what users run on a profile they were
+	 * sent. */
+	r = trust_check(profile_path, NULL, err);
 	if (r)
 		return r;
 	r = profile_load(profile_path, &vm->profile, err);
 	if (r)
 		return r;
-	r = trust_check_profile(&vm->profile, err);
+	r = trust_check(NULL, &vm->profile, err);
 	if (r)
 		goto fail_profile;
 	r = host_probe(&vm->host, vm->profile.vm.qemu,
