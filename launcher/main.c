@@ -209,6 +209,6 @@ int main(int argc, char **argv)
 		trust_set_mode(TRUST_WARN);
 	code = dispatch(c, arg, &o, &err);
 	if (code)
-		fprintf(stderr, "vmrun: %s\n", err.msg);
+		log_plain(LOG_ERROR, "%s", err.msg);
 	return code;
 }
