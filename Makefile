@@ -241,3 +241,34 @@ format-check:
 
 clean:
 	rm -rf build
+
+# Packages of the tree as it is (committed or not), each built in a copy
+# under build/ so that this build folder keeps its PREFIX: `make deb`
+# (dpkg-buildpackage -b from debian/; the .deb lands in build/deb/) and
+# `make rpm` (rpmbuild with packaging/rpm/vmrun.spec; build/rpm/RPMS/,
+# RPMBUILD_FLAGS=--nodeps where rpm does not manage the build
+# dependencies). packaging/arch/PKGBUILD builds the tree with makepkg.
+PKG_FILES := $(shell find launcher qmp man completion systemd polkit desktop \
+		profiles debian packaging -type f 2>/dev/null) Makefile
+PKG_COPY = tar -c --exclude=./build --exclude=./.git .
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB = build/deb/vmrun_$(VERSION)_$(DEB_ARCH).deb
+RPMBUILD_FLAGS ?=
+
+.PHONY: deb rpm
+
+deb: $(DEB)
+
+$(DEB): $(PKG_FILES)
+	rm -rf build/deb
+	mkdir -p build/deb/vmrun-$(VERSION)
+	$(PKG_COPY) | tar -x -C build/deb/vmrun-$(VERSION)
+	cd build/deb/vmrun-$(VERSION) && dpkg-buildpackage -b -us -uc
+
+rpm:
+	rm -rf build/rpm
+	mkdir -p build/rpm/SOURCES
+	$(PKG_COPY) --transform='s,^\.,vmrun-$(VERSION),' | \
+		gzip >build/rpm/SOURCES/vmrun-$(VERSION).tar.gz
+	rpmbuild --define '_topdir $(CURDIR)/build/rpm' $(RPMBUILD_FLAGS) \
+		-bb packaging/rpm/vmrun.spec

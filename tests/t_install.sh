@@ -38,8 +38,10 @@ UNIT=$D$P/lib/systemd/system/vmrun@.service
 expect_eq "ExecStart runs the installed binary on /etc/vmrun/NAME.ini" \
 	"ExecStart=$P/bin/vmrun /etc/vmrun/%i.ini" \
 	"$(grep '^ExecStart=' "$UNIT")"
-expect_eq "ExecStop runs the stop ladder through vmrun stop" \
-	"ExecStop=-$P/bin/vmrun stop %i" "$(grep '^ExecStop=' "$UNIT")"
+# systemd's SIGTERM starts the ladder; an ExecStop would return before
+# vmrun exits, and the SIGTERM after it would cut vmrun's report short.
+expect_eq "no ExecStop: systemctl stop is SIGTERM to vmrun (the ladder)" \
+	"" "$(grep '^ExecStop=' "$UNIT")"
 expect_eq "ExecStopPost restores whatever is left" \
 	"ExecStopPost=-$P/bin/vmrun restore %i" \
 	"$(grep '^ExecStopPost=' "$UNIT")"

@@ -40,8 +40,9 @@ void vr_error_append(struct vr_error *err, const char *fmt, ...)
 void vr_error_clear(struct vr_error *err);
 
 /* log.c: what vmrun tells the person or the journal: one line per phase on
- * a terminal (colour only on a TTY), plain lines when detached or under
- * systemd, and a copy of everything in the VM's log file when one is open. */
+ * a terminal (colour only on a TTY), plain lines when detached, lines with
+ * their syslog priority ("<3>") when stderr is the journal, and a copy of
+ * everything in the VM's log file when one is open. */
 enum log_level {
 	LOG_ERROR,
 	LOG_WARN,
@@ -59,6 +60,10 @@ FILE *log_get_file(void);
 void log_set_timestamps(bool on);
 
 void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "vmrun: MSG" without the level's tag or colour, but with its priority
+ * in the journal: main's last word, the error that ends a command. */
+void log_plain(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

@@ -1,11 +1,12 @@
-/* log.c: terminal and log-file output of vmrun. Library code reports
- * errors through struct vr_error; this is for progress and warnings. */
+/* log.c: terminal, journal and log-file output of vmrun. Library code
+ * reports errors through struct vr_error; this is for progress and warnings. */
 #include "base/base.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,13 +40,35 @@ FILE *log_get_file(void)
 	return logfile;
 }
 
+/* Asked for each line, not once: a detached vmrun warns on the terminal,
+ * then points stderr at the VM log. */
 static bool tty(void)
 {
-	static int is_tty = -1;
+	return isatty(STDERR_FILENO) && !getenv("NO_COLOR");
+}
 
-	if (is_tty < 0)
-		is_tty = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
-	return is_tty;
+/* sd-daemon(3): stderr is the journal's stream when $JOURNAL_STREAM names
+ * its device and inode; then "<N>" in front of a line gives it syslog
+ * priority N (a child's stderr may be elsewhere with the variable set). */
+static bool journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int end = 0;
+
+	return env && sscanf(env, "%llu:%llu%n", &dev, &ino, &end) == 2 &&
+	       !env[end] && !fstat(STDERR_FILENO, &st) &&
+	       (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
+static void priority(enum log_level l)
+{
+	static const char *const prio[] = {"<3>", "<4>", "<6>", "<7>"};
+
+	if (journal())
+		fputs(prio[l], stderr);
 }
 
 static void stamp(FILE *f)
@@ -79,6 +102,7 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	if (l > level)
 		return;
 	log_progress_done();
+	priority(l);
 	if (timestamps)
 		stamp(stderr);
 	fputs("vmrun: ", stderr);
@@ -90,6 +114,19 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	va_end(ap);
 	if (tty() && *colour[l])
 		fputs("\033[0m", stderr);
+	fputc('\n', stderr);
+}
+
+void log_plain(enum log_level l, const char *fmt, ...)
+{
+	va_list ap;
+
+	log_progress_done();
+	priority(l);
+	fputs("vmrun: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
 }
 

@@ -193,6 +193,6 @@ int main(int argc, char **argv)
 	 * they were sent. */
 	code = c->run(arg, &o, &err);
 	if (code)
-		fprintf(stderr, "vmrun: %s\n", err.msg);
+		log_plain(LOG_ERROR, "%s", err.msg);
 	return code;
 }
