@@ -19,7 +19,7 @@ struct cmd_opts {
 	bool json;   /* devices --json */
 	/* new: --gpu, --memory, --vcpus, --looking-glass, as given */
 	const char *gpu, *memory, *vcpus, *looking_glass;
-	const char *out; /* new: --out FILE (NULL: stdout) */
+	const char *out; /* new, import: --out FILE (NULL: stdout) */
 };
 
 /* lifecycle.c: a VM's life: run, the dry runs, prepare, restore. */
@@ -93,5 +93,10 @@ int cmd_new(const char *name, const struct cmd_opts *o, struct vr_error *err);
  * through a link; removed again on a failed write), or to stdout when out
  * is NULL. */
 int cmd_text_write(const char *out, const char *text, struct vr_error *err);
+
+/* import.c: `vmrun import DOMAIN.xml`: a libvirt domain (virsh dumpxml)
+ * as a profile; what cannot be carried over is listed at the top of the
+ * profile and on stderr, with the reason. */
+int cmd_import(const char *xml, const struct cmd_opts *o, struct vr_error *err);
 
 #endif

@@ -17,6 +17,7 @@ enum arg_kind {
 	ARG_OPT_NAME,
 	ARG_NONE,
 	ARG_OPT_PROFILE,
+	ARG_DOMAIN,
 };
 
 struct cmd {
@@ -61,12 +62,16 @@ static const struct cmd cmds[] = {
 	 "write a commented profile for VM NAME on this host around the GPU "
 	 "of --gpu BDF (its IOMMU group, whole cores on its NUMA node, "
 	 "hugepages, laptop and boot-GPU settings) to --out FILE or stdout"},
+	{"import", cmd_import, ARG_DOMAIN, true,
+	 "turn a libvirt domain (virsh dumpxml) into a profile, to --out "
+	 "FILE or stdout; what cannot be carried over is listed with the "
+	 "reason"},
 };
 
 static void usage(FILE *out)
 {
-	static const char *const argname[] = {"PROFILE", "NAME", "[NAME]", "",
-					      "[PROFILE]"};
+	static const char *const argname[] = {
+		"PROFILE", "NAME", "[NAME]", "", "[PROFILE]", "DOMAIN.xml"};
 
 	fprintf(out, "usage: vmrun [OPTIONS] PROFILE\n"
 		     "       vmrun [OPTIONS] COMMAND ARG\n\n");
@@ -94,7 +99,7 @@ static void usage(FILE *out)
 		"the free cores of one\n                 L3 cache)\n"
 		"  --looking-glass WxH  with new: Looking Glass at this "
 		"resolution\n"
-		"  --out FILE     with new: write the profile there "
+		"  --out FILE     with new, import: write the profile there "
 		"(a new file)\n"
 		"  -h, --help     this text\n"
 		"  --version      print the version\n"
@@ -132,7 +137,7 @@ static const struct option opts[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* The options that carry a value for one command (new). */
+/* The options that carry a value for one command (new, import). */
 static bool value_option(int ch, struct cmd_opts *o)
 {
 	const char **slot = ch == 'g'	? &o->gpu
@@ -215,8 +220,8 @@ static int options_fit(const struct cmd_opts *o, const struct cmd *c)
 		 !cmd_is(c, "new"))
 		what = "--gpu, --memory, --vcpus and --looking-glass go with "
 		       "`vmrun new`";
-	else if (o->out && !cmd_is(c, "new"))
-		what = "--out goes with `vmrun new`";
+	else if (o->out && !cmd_is(c, "new") && !cmd_is(c, "import"))
+		what = "--out goes with `vmrun new` and `vmrun import`";
 	if (!what)
 		return -1;
 	fprintf(stderr, "vmrun: %s only\n", what);

@@ -379,4 +379,12 @@ void pdoc_free(struct pdoc *d);
 /* "16G", "512M": a size the way a profile writes it. */
 void pdoc_size(uint64_t bytes, char *buf, size_t len);
 
+/* domxml.c (and domxml_*.c): a libvirt domain, the XML `virsh dumpxml`
+ * prints, read with libxml2 into d: every element a profile can say, and
+ * for each it cannot, a line "<elem> (line N): why" in dropped. 0, or
+ * -EINVAL with err "FILE:LINE: what is wrong" for XML that is not
+ * well-formed or not a domain. */
+int domxml_import(const char *text, size_t len, const char *file,
+		  struct pdoc *d, struct strv *dropped, struct vr_error *err);
+
 #endif
