@@ -6,6 +6,7 @@
 #include "base/base.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,15 +78,11 @@ static int drop_cmp(const void *a, const void *b)
  * is not on this machine (yet) is worth a warning, not a refusal. */
 static void import_check(const char *text, const char *out)
 {
+	cleanup_free char *copy = xstrdup(out ? out : "./-");
+	cleanup_free char *dir = realpath(dirname(copy), NULL);
 	struct vr_error e = {0};
 	struct profile p;
-	cleanup_free char *copy = xstrdup(out ? out : ".");
-	cleanup_free char *dir = NULL;
-	char *slash = strrchr(copy, '/');
 
-	if (out)
-		*(slash ? slash : copy) = slash == copy ? '/' : '\0';
-	dir = realpath(out && !slash ? "." : (*copy ? copy : "/"), NULL);
 	if (profile_load_string(text, out ? out : "(imported profile)",
 				dir ? dir : ".", &p, &e)) {
 		log_warn("the profile does not load on this machine yet:\n%s",
