@@ -16,7 +16,7 @@ POLKITDIR = $(if $(filter /usr,$(PREFIX)),/usr/share,/etc)/polkit-1/rules.d
 VERSION := $(shell sed -n 's/^\#define VMRUN_VERSION "\(.*\)"/\1/p' \
 	     launcher/cmd/main.c)
 PKG_CONFIG ?= pkg-config
-PKGS = json-c inih libpci numa
+PKGS = json-c inih libpci numa libxml-2.0
 
 WARN = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
        -Wmissing-prototypes -Wno-missing-field-initializers -Werror

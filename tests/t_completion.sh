@@ -6,14 +6,21 @@
 cd "$TOP" || exit 1
 
 ROOT=$TMP/root
-mkdir -p "$ROOT/run/vmrun/claims" "$ROOT/etc/vmrun" "$TMP/work/sub"
+mkdir -p "$ROOT/run/vmrun/claims" "$ROOT/etc/vmrun" "$TMP/work/sub" \
+	"$ROOT/sys/bus/pci/devices/0000:01:00.0" \
+	"$ROOT/sys/bus/pci/devices/0000:01:00.1" \
+	"$ROOT/sys/bus/pci/devices/0000:05:00.0"
+echo 0x030000 >"$ROOT/sys/bus/pci/devices/0000:01:00.0/class"
+echo 0x040300 >"$ROOT/sys/bus/pci/devices/0000:01:00.1/class"
+echo 0x030200 >"$ROOT/sys/bus/pci/devices/0000:05:00.0/class"
 # win11 runs (socket + journal); crashed left only a journal.
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
 	"$ROOT/run/vmrun/win11.sock"
 touch "$ROOT/run/vmrun/win11.json" "$ROOT/run/vmrun/win11.lock" \
 	"$ROOT/run/vmrun/crashed.json" "$ROOT/etc/vmrun/gaming.ini" \
 	"$ROOT/etc/vmrun/work.ini" "$ROOT/etc/vmrun/notes.txt" \
-	"$TMP/work/a.ini" "$TMP/work/b.txt" "$TMP/work/sub/c.ini"
+	"$TMP/work/a.ini" "$TMP/work/b.txt" "$TMP/work/sub/c.ini" \
+	"$TMP/work/win10.xml"
 
 # comp WORD...: what completing the last word offers, sorted, one line.
 comp() {
@@ -35,7 +42,7 @@ check "it registers _vmrun for vmrun" \
 
 export VMRUN_ROOT=$ROOT
 expect_eq "a command or a profile" \
-	"a.ini devices doctor install-desktop prepare restore status stop sub" \
+	"a.ini devices doctor import install-desktop new prepare restore status stop sub" \
 	"$(comp vmrun '')"
 expect_eq "commands by prefix" "status stop" "$(comp vmrun st)"
 expect_eq "stop: running VMs (sockets)" "win11" "$(comp vmrun stop '')"
@@ -54,6 +61,16 @@ expect_eq "stop options" "--force" "$(comp vmrun stop --f)"
 expect_eq "devices options" "--json" "$(comp vmrun devices -)"
 expect_eq "devices takes no argument" "" "$(comp vmrun devices '')"
 expect_eq "--root: folders" "sub" "$(comp vmrun --root '')"
+expect_eq "new options" "--gpu --looking-glass --memory --out --vcpus" \
+	"$(comp vmrun new win11 -)"
+expect_eq "new --gpu: the host's GPUs" "0000:01:00.0 0000:05:00.0" \
+	"$(comp vmrun new win11 --gpu '')"
+expect_eq "new takes a NAME, nothing to offer" "" "$(comp vmrun new '')"
+expect_eq "import: *.xml files and folders" "sub win10.xml" \
+	"$(comp vmrun import '')"
+expect_eq "import options" "--out" "$(comp vmrun import win10.xml -)"
+expect_eq "--out: files" "a.ini b.txt sub win10.xml" \
+	"$(comp vmrun import win10.xml --out '')"
 unset VMRUN_ROOT
 expect_eq "--root on the line is the host root" "win11" \
 	"$(comp vmrun --root "$ROOT" stop '')"
@@ -73,6 +90,7 @@ done
 opts=$(sed -n 's/^[[:space:]]*{"\([a-z-]*\)", [a-z_]*argument.*/\1/p' \
 	launcher/cmd/main.c)
 offered=" $(comp vmrun -) $(comp vmrun stop -) $(comp vmrun devices -) "
+offered+=" $(comp vmrun new x -) $(comp vmrun import x -) "
 for o in $opts; do
 	check "option --$o is offered" grep -qF -- " --$o " <<<"$offered"
 done

@@ -17,6 +17,9 @@ struct cmd_opts {
 	bool detach; /* --detach */
 	bool force;  /* stop --force */
 	bool json;   /* devices --json */
+	/* new: --gpu, --memory, --vcpus, --looking-glass, as given */
+	const char *gpu, *memory, *vcpus, *looking_glass;
+	const char *out; /* new, import: --out FILE (NULL: stdout) */
 };
 
 /* lifecycle.c: a VM's life: run, the dry runs, prepare, restore. */
@@ -79,5 +82,21 @@ unsigned doctor_run(const char *profile, FILE *out);
 /* The command: 0 when no check fails, 1 otherwise (err says how many). */
 int cmd_doctor(const char *profile, const struct cmd_opts *o,
 	       struct vr_error *err);
+
+/* new.c: `vmrun new NAME --gpu BDF`: a commented profile for this host
+ * around one GPU (its IOMMU group, whole cores on its node, memory and
+ * hugepages, the laptop and boot-GPU settings), checked by the planner:
+ * a GPU whose group cannot go gets the planner's explanation, no file. */
+int cmd_new(const char *name, const struct cmd_opts *o, struct vr_error *err);
+
+/* Write text to out, a new file (never over an existing one, never
+ * through a link; removed again on a failed write), or to stdout when out
+ * is NULL. */
+int cmd_text_write(const char *out, const char *text, struct vr_error *err);
+
+/* import.c: `vmrun import DOMAIN.xml`: a libvirt domain (virsh dumpxml)
+ * as a profile; what cannot be carried over is listed at the top of the
+ * profile and on stderr, with the reason. */
+int cmd_import(const char *xml, const struct cmd_opts *o, struct vr_error *err);
 
 #endif

@@ -17,6 +17,7 @@ enum arg_kind {
 	ARG_OPT_NAME,
 	ARG_NONE,
 	ARG_OPT_PROFILE,
+	ARG_DOMAIN,
 };
 
 struct cmd {
@@ -56,12 +57,20 @@ static const struct cmd cmds[] = {
 	{"install-desktop", cmd_install_desktop, ARG_NAME,
 	 "add VM NAME to your applications menu: the entry starts "
 	 "vmrun@NAME.service (profile /etc/vmrun/NAME.ini) and Looking Glass"},
+	{"new", cmd_new, ARG_NAME,
+	 "write a commented profile for VM NAME on this host around the GPU "
+	 "of --gpu BDF (its IOMMU group, whole cores on its NUMA node, "
+	 "hugepages, laptop and boot-GPU settings) to --out FILE or stdout"},
+	{"import", cmd_import, ARG_DOMAIN,
+	 "turn a libvirt domain (virsh dumpxml) into a profile, to --out "
+	 "FILE or stdout; what cannot be carried over is listed with the "
+	 "reason"},
 };
 
 static void usage(FILE *out)
 {
-	static const char *const argname[] = {"PROFILE", "NAME", "[NAME]", "",
-					      "[PROFILE]"};
+	static const char *const argname[] = {
+		"PROFILE", "NAME", "[NAME]", "", "[PROFILE]", "DOMAIN.xml"};
 
 	fprintf(out, "usage: vmrun [OPTIONS] PROFILE\n"
 		     "       vmrun [OPTIONS] COMMAND ARG\n\n");
@@ -82,6 +91,15 @@ static void usage(FILE *out)
 		"other than root and\n                 you can change (refused "
 		"otherwise; see vmrun(1))\n"
 		"  --json         with devices: JSON output\n"
+		"  --gpu BDF      with new: the GPU the guest gets\n"
+		"  --memory SIZE  with new: guest memory (default: half the "
+		"GPU's node, at most 16G)\n"
+		"  --vcpus N      with new: vCPUs, whole host cores (default: "
+		"the free cores of one\n                 L3 cache)\n"
+		"  --looking-glass WxH  with new: Looking Glass at this "
+		"resolution\n"
+		"  --out FILE     with new, import: write the profile there "
+		"(a new file)\n"
 		"  -h, --help     this text\n"
 		"  --version      print the version\n"
 		"\nexit status of a run: 0 the guest powered off, 1 it could "
@@ -98,25 +116,46 @@ static const struct cmd *cmd_find(const char *word)
 	return NULL;
 }
 
+static const struct option opts[] = {
+	{"root", required_argument, NULL, 'r'},
+	{"detach", no_argument, NULL, 'd'},
+	{"force", no_argument, NULL, 'f'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{"dry-run", no_argument, NULL, 'D'},
+	{"print-argv", no_argument, NULL, 'P'},
+	{"json", no_argument, NULL, 'j'},
+	{"trust", no_argument, NULL, 'T'},
+	{"gpu", required_argument, NULL, 'g'},
+	{"memory", required_argument, NULL, 'm'},
+	{"vcpus", required_argument, NULL, 'c'},
+	{"looking-glass", required_argument, NULL, 'l'},
+	{"out", required_argument, NULL, 'o'},
+	{NULL, 0, NULL, 0},
+};
+
+/* The options that carry a value for one command (new, import). */
+static bool value_option(int ch, struct cmd_opts *o)
+{
+	const char **slot = ch == 'g'	? &o->gpu
+			    : ch == 'm' ? &o->memory
+			    : ch == 'c' ? &o->vcpus
+			    : ch == 'l' ? &o->looking_glass
+			    : ch == 'o' ? &o->out
+					: NULL;
+
+	if (slot)
+		*slot = optarg;
+	return slot != NULL;
+}
+
 /* The options; -1 to go on with *c, else the exit code (help, version,
  * a bad option). */
 static int parse_options(int argc, char **argv, struct cmd_opts *o,
 			 const struct cmd **c)
 {
-	static const struct option opts[] = {
-		{"root", required_argument, NULL, 'r'},
-		{"detach", no_argument, NULL, 'd'},
-		{"force", no_argument, NULL, 'f'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{"dry-run", no_argument, NULL, 'D'},
-		{"print-argv", no_argument, NULL, 'P'},
-		{"json", no_argument, NULL, 'j'},
-		{"trust", no_argument, NULL, 'T'},
-		{NULL, 0, NULL, 0},
-	};
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "dfqvh", opts, NULL)) != -1) {
@@ -155,11 +194,37 @@ static int parse_options(int argc, char **argv, struct cmd_opts *o,
 			trust_set_mode(TRUST_OFF);
 			break;
 		default:
+			if (value_option(ch, o))
+				break;
 			usage(stderr);
 			return 2;
 		}
 	}
 	return -1;
+}
+
+static bool cmd_is(const struct cmd *c, const char *name)
+{
+	return c->name && !strcmp(c->name, name);
+}
+
+/* Options that belong to one command: -1 when they fit c, else 2. */
+static int options_fit(const struct cmd_opts *o, const struct cmd *c)
+{
+	const char *what = NULL;
+
+	if (o->json && !cmd_is(c, "devices"))
+		what = "--json goes with `vmrun devices`";
+	else if ((o->gpu || o->memory || o->vcpus || o->looking_glass) &&
+		 !cmd_is(c, "new"))
+		what = "--gpu, --memory, --vcpus and --looking-glass go with "
+		       "`vmrun new`";
+	else if (o->out && !cmd_is(c, "new") && !cmd_is(c, "import"))
+		what = "--out goes with `vmrun new` and `vmrun import`";
+	if (!what)
+		return -1;
+	fprintf(stderr, "vmrun: %s only\n", what);
+	return 2;
 }
 
 int main(int argc, char **argv)
@@ -183,11 +248,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (o.json && (!c->name || strcmp(c->name, "devices"))) {
-		fprintf(stderr,
-			"vmrun: --json goes with `vmrun devices` only\n");
-		return 2;
-	}
+	code = options_fit(&o, c);
+	if (code >= 0)
+		return code;
 	/* Every command applies the same trust rule (host.h, trust.c):
 	 * the ones that change nothing are the ones users run on profiles
 	 * they were sent. */

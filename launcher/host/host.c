@@ -371,6 +371,8 @@ int host_probe(struct host *h, const char *qemu, unsigned flags,
 	host_probe_cgroup(h);
 	host_probe_dmi(h);
 	host_probe_ovmf(h);
+	if (flags & HOST_MACHINE)
+		machine_probe(h);
 	if (hostfs_read("/proc/cmdline", h->cmdline, sizeof(h->cmdline),
 			&ignored))
 		h->cmdline[0] = '\0';
@@ -397,6 +399,7 @@ void host_free(struct host *h)
 		free(*dmi[i]);
 	free(h->pci);
 	free(h->core_of);
+	free(h->l3_of);
 	free(h->nodes);
 	free(h->pools);
 	free(h->ovmf_code);

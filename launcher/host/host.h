@@ -144,12 +144,18 @@ struct host {
 	char *dmi_board_vendor, *dmi_board_name, *dmi_board_version,
 		*dmi_board_serial;
 	char *dmi_chassis_vendor, *dmi_chassis_version, *dmi_chassis_serial;
+	/* HOST_MACHINE only (machine.c) */
+	int *l3_of;   /* [ncpus] lowest CPU sharing its L3 cache; NULL when
+		     * the host shows no cache topology */
+	bool battery; /* runs on a battery: a laptop */
+	char display_manager[64]; /* the unit to stop for the console */
 };
 
 /* What host_probe also fills in. Device names cost the parse of the whole
  * PCI ID database (several ms): a start without passthrough skips it. */
 enum host_probe_flags {
 	HOST_PCI_NAMES = 1 << 0, /* host_pci.name and class_name */
+	HOST_MACHINE = 1 << 1,	 /* l3_of, battery, display_manager */
 };
 
 /* Read the host under hostfs_root(). qemu is the profile's binary (NULL
@@ -179,6 +185,12 @@ int host_qemu_parse_version(const char *out, struct host_qemu *q);
 /* The pool for (node, size), or NULL. */
 const struct host_hugepool *host_pool_find(const struct host *h, int node,
 					   unsigned long size_kb);
+
+/* machine.c: what kind of machine the host is, for `vmrun new`: which CPUs
+ * share an L3 cache (cpuN/cache/index3), whether it has a battery (a
+ * laptop), which display manager holds its console. */
+/* Fill l3_of, battery and display_manager (host_probe with HOST_MACHINE). */
+void machine_probe(struct host *h);
 
 /* iommu.c: IOMMU groups as passthrough sees them: which functions move
  * with their group, which ones the host cannot spare, a verdict per group. */

@@ -142,6 +142,43 @@ void hugepages_format_size(uint64_t bytes, char *buf, size_t len);
 char *hugepages_short_message(int node, unsigned long size_kb, long need,
 			      long got, long node_free_kb, long avail_kb);
 
+/* layout.c: the shape of a new guest around one GPU (`vmrun new`): the
+ * functions that go with it, whole host cores on its NUMA node (an L3
+ * cache's where the host shows them), the host's share, memory and the
+ * hugepage size. Pure: reads only the host view (probed with
+ * HOST_MACHINE for the caches). */
+struct layout_req {
+	const struct host_pci *gpu;
+	unsigned vcpus;	 /* 0: the free cores of one L3 cache (all free
+			  * cores when the host shows no caches) */
+	uint64_t memory; /* 0: half the node's memory, 1 to 16 GiB */
+};
+
+struct layout {
+	const struct host_pci **fn; /* what goes: the GPU first */
+	size_t nfn;
+	enum iommu_verdict verdict;  /* of the GPU's group */
+	int node;		     /* the GPU's NUMA node */
+	struct cpulist vcpu_pin;     /* core by core, a core's threads
+				     * adjacent */
+	struct cpulist emulator_pin; /* the host's share of the node */
+	size_t host_cores;	     /* the node's first cores, the host's */
+	size_t small_cores;	     /* cores of fewer threads (a hybrid CPU's
+			     * efficiency cores), left to the host */
+	unsigned cores, threads;     /* guest topology (one socket) */
+	bool l3_known;		     /* the host shows its L3 caches */
+	bool l3_shared;		     /* and every vCPU is on one */
+	uint64_t memory;
+	enum hugepages hugepages; /* 1G when it fits, else 2M, else none */
+	uint64_t host_left;	  /* host memory the guest leaves */
+};
+
+/* 0, or -errno with err saying what to ask for instead (vCPUs that are
+ * not whole cores or more than the node has, memory the node lacks). */
+int layout_choose(const struct host *h, const struct layout_req *req,
+		  struct layout *l, struct vr_error *err);
+void layout_free(struct layout *l);
+
 /* looking_glass.c: the Looking Glass shared memory: a /dev/shm file made
  * with the right size, owner, group and mode before QEMU starts and removed
  * after, or a kvmfr device checked for size. */

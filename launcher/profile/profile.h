@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/base.h"
 
@@ -168,9 +169,9 @@ struct profile_memory {
 
 struct profile_smbios {
 	enum smbios_mode mode;
-	char *bios_vendor, *bios_version;
+	char *bios_vendor, *bios_version, *bios_date;
 	char *system_manufacturer, *system_product, *system_version,
-		*system_serial;
+		*system_serial, *system_sku, *system_family;
 	char *board_manufacturer, *board_product, *board_version, *board_serial;
 	char *chassis_manufacturer, *chassis_version, *chassis_serial;
 };
@@ -337,5 +338,54 @@ struct profile_key_doc {
 	bool required;
 };
 const struct profile_key_doc *profile_schema_doc(size_t *n);
+
+/* pdoc.c: a profile written as text (`vmrun new`, `vmrun import`): keys
+ * checked against the schema and values against what the parser reads
+ * back, sections in the schema's order, comments wrapped. The first
+ * problem is kept in err and returned by pdoc_write. */
+struct pdoc_sec;
+struct pdoc {
+	struct strv head; /* comment lines at the top */
+	struct pdoc_sec *sec;
+	size_t nsec;
+	struct vr_error err;
+};
+
+/* A comment at the top of the file. */
+void pdoc_head(struct pdoc *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* An item of a list at the top: "; - text", continued indented. */
+void pdoc_head_item(struct pdoc *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A comment in section ("cpu", "pci.gpu"), made when new. */
+void pdoc_comment(struct pdoc *d, const char *section, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* key = value; -EINVAL for an unknown key, a non-repeatable key set twice
+ * or a value the parser would not read back (err says which). */
+int pdoc_set(struct pdoc *d, const char *section, const char *key,
+	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A key shown commented out ("; key = value"), for the reader to change. */
+void pdoc_hint(struct pdoc *d, const char *section, const char *key,
+	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Whether key is set in section. */
+bool pdoc_has(struct pdoc *d, const char *section, const char *key);
+/* Whether v reads back as written; *why says why not. */
+bool pdoc_value_ok(const char *v, const char **why);
+/* Write the whole section commented out (a section with no key set is
+ * written so anyway: its header alone would turn it on). */
+void pdoc_disable(struct pdoc *d, const char *section);
+/* The text, or the first problem. */
+int pdoc_write(const struct pdoc *d, FILE *f, struct vr_error *err);
+void pdoc_free(struct pdoc *d);
+/* "16G", "512M": a size the way a profile writes it. */
+void pdoc_size(uint64_t bytes, char *buf, size_t len);
+
+/* domxml.c (and domxml_*.c): a libvirt domain, the XML `virsh dumpxml`
+ * prints, read with libxml2 into d: every element a profile can say, and
+ * for each it cannot, a line "<elem> (line N): why" in dropped. 0, or
+ * -EINVAL with err "FILE:LINE: what is wrong" for XML that is not
+ * well-formed or not a domain. */
+int domxml_import(const char *text, size_t len, const char *file,
+		  struct pdoc *d, struct strv *dropped, struct vr_error *err);
 
 #endif

@@ -47,7 +47,7 @@ int qemu_add_smbios(struct qemu_build *b)
 	const char *t0[] = {
 		"vendor",  host ? h->dmi_bios_vendor : s->bios_vendor,
 		"version", host ? h->dmi_bios_version : s->bios_version,
-		"date",	   host ? h->dmi_bios_date : NULL};
+		"date",	   host ? h->dmi_bios_date : s->bios_date};
 	const char *t1[] = {"manufacturer",
 			    host ? h->dmi_sys_vendor : s->system_manufacturer,
 			    "product",
@@ -57,9 +57,9 @@ int qemu_add_smbios(struct qemu_build *b)
 			    "serial",
 			    host ? h->dmi_product_serial : s->system_serial,
 			    "sku",
-			    host ? h->dmi_product_sku : NULL,
+			    host ? h->dmi_product_sku : s->system_sku,
 			    "family",
-			    host ? h->dmi_product_family : NULL};
+			    host ? h->dmi_product_family : s->system_family};
 	const char *t2[] = {"manufacturer",
 			    host ? h->dmi_board_vendor : s->board_manufacturer,
 			    "product",

@@ -29,6 +29,7 @@ def build(host, root, systemd=True):
     build_cgroup(root, host)
     build_consoles(root, host)
     build_dmi(root, host)
+    build_power(root, host)
     build_dev_run(root, host, systemd)
     build_stubs(root)
     build_net(root)
@@ -84,6 +85,20 @@ def build_cpus(root, host):
             write(os.path.join(d, "cpu%d" % c, "online"), "1\n")
         link(os.path.join(d, "cpu%d" % c, "node%d" % node),
              os.path.join(root, "sys/devices/system/node/node%d" % node))
+    build_l3(root, host)
+
+
+def build_l3(root, host):
+    """cpuN/cache/index3 for the fixture's l3 statements (none without)."""
+    d = os.path.join(root, "sys/devices/system/cpu")
+    for i, (cpus, _) in enumerate(host.l3):
+        for c in cpus:
+            x = os.path.join(d, "cpu%d" % c, "cache", "index3")
+            for f, v in (("level", "3"), ("type", "Unified"), ("id", str(i)),
+                         ("size", "16384K"), ("coherency_line_size", "64"),
+                         ("shared_cpu_list", fmt_list(cpus)),
+                         ("shared_cpu_map", cpumask(cpus, host.cpus))):
+                write(os.path.join(x, f), v + "\n", 0o444)
 
 
 def build_nodes(root, host):
@@ -378,6 +393,25 @@ def build_dmi(root, host):
         secret = k.endswith(("_serial", "_uuid"))
         write(os.path.join(d, k), v + "\n", 0o400 if secret else 0o444)
     link(os.path.join(root, "sys/class/dmi/id"), d)
+
+
+def build_power(root, host):
+    """A laptop's battery and AC adapter under /sys/class/power_supply, as
+    the ACPI drivers make them."""
+    if not host.battery:
+        return
+    acpi = os.path.join(root, "sys/devices/LNXSYSTM:00/LNXSYBUS:00")
+    cls = os.path.join(root, "sys/class/power_supply")
+    for name, dev, vals in (
+            (host.battery, "PNP0C0A:00",
+             (("type", "Battery"), ("status", "Discharging"),
+              ("present", "1"), ("capacity", "87"),
+              ("technology", "Li-poly"))),
+            ("ADP1", "ACPI0003:00", (("type", "Mains"), ("online", "0")))):
+        d = os.path.join(acpi, dev, "power_supply", name)
+        for f, v in vals:
+            write(os.path.join(d, f), v + "\n", 0o444)
+        link(os.path.join(cls, name), d)
 
 
 def build_dev_run(root, host, systemd):

@@ -7,7 +7,7 @@ SIZES_KB = (2048, 1048576)
 RESET_METHODS = ("flr", "bus", "pm", "af_flr", "acpi", "device_specific",
                  "cxl_bus", "none")
 STATEMENTS = ("host", "cpus", "threads-per-core", "node", "hugepages",
-              "cmdline", "cgroup", "pci")
+              "cmdline", "cgroup", "pci", "l3", "battery")
 UNITS = {"K": 1, "M": 1 << 10, "G": 1 << 20, "T": 1 << 30}
 
 
@@ -57,6 +57,8 @@ class Host:
         self.cmdline = ""
         self.cgroup = "v2"
         self.pci = []
+        self.l3 = []          # [([cpus], line)]: CPUs sharing one L3 cache
+        self.battery = None   # power_supply name of a laptop's battery
         self.comment = []     # leading comment lines
 
 
@@ -197,6 +199,23 @@ class Parser:
         if f[1] not in ("v2", "hybrid"):
             self.fail("cgroup must be 'v2' or 'hybrid', got '%s'" % f[1])
         self.host.cgroup = f[1]
+
+    def st_l3(self, f):
+        self.nargs(f, 2, "l3 CPULIST")
+        cpus = parse_cpulist(f[1])
+        if cpus is None:
+            self.fail("bad CPU list '%s' (expected e.g. 0-7,16-23)" % f[1])
+        self.host.l3.append((cpus, self.lineno))
+
+    def st_battery(self, f):
+        self.once("battery")
+        if len(f) > 2:
+            self.fail("expected 'battery [NAME]', got %d field(s)" % len(f))
+        name = f[1] if len(f) == 2 else "BAT0"
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            self.fail("battery name '%s' may hold only letters, digits, "
+                      "'_' and '-'" % name)
+        self.host.battery = name
 
     def st_pci(self, f):
         usage = 'pci BDF CLASS VENDOR:DEVICE GROUP DRIVER [FLAG...] "NAME"'
