@@ -60,7 +60,8 @@ build() {
 	local fx=$1 host
 	ROOT=$TMP/root-$fx
 	[ -d "$ROOT" ] && return 0
-	for host in "$FIXTURES/$fx.host" "$TOP/tests/fixtures/$fx.host"; do
+	for host in "$FIXTURES/$fx.host" "$TOP/tests/fixtures/$fx.host" \
+		"$TOP/tests/fixtures/hosts/$fx.host"; do
 		[ -f "$host" ] || continue
 		"$FAKEHOST" build "$host" "$ROOT" >"$TMP/build.log" 2>&1 &&
 			stage "$ROOT" 000001ffffffffff 8388608 && return 0
@@ -70,7 +71,8 @@ build() {
 	return 1
 }
 
-for host in "$FIXTURES"/*.host "$TOP"/tests/fixtures/*.host; do
+for host in "$FIXTURES"/*.host "$TOP"/tests/fixtures/*.host \
+	"$TOP"/tests/fixtures/hosts/*.host; do
 	fx=$(basename "$host" .host)
 	build "$fx" || continue
 	doctor "$ROOT"

@@ -525,6 +525,8 @@ int host_probe(struct host *h, const char *qemu, unsigned flags,
 		r = host_pci_scan(h, flags, err);
 	if (!r)
 		r = host_probe_qemu(&h->qemu, qemu, err);
+	if (!r)
+		critical_scan(h);
 	if (r) {
 		host_free(h);
 		return r;
@@ -556,6 +558,8 @@ void host_free(struct host *h)
 
 	for (size_t i = 0; i < h->nnodes; i++)
 		cpulist_free(&h->nodes[i].cpus);
+	for (size_t i = 0; i < h->npci; i++)
+		strv_free(&h->pci[i].needs);
 	for (size_t i = 0; i < ARRAY_SIZE(dmi); i++)
 		free(*dmi[i]);
 	free(h->pci);

@@ -78,6 +78,13 @@ void host_rmdir_empty(const char *abs);
 int host_run(const char *const argv[], char *out, size_t outlen,
 	     struct vr_error *err);
 
+/* host_write in a child process that is given up after timeout_ms: a write
+ * the kernel blocks (the unbind of a driver whose device is in use) cannot
+ * hang vmrun. -ETIMEDOUT (err set) when it had not returned by then; the
+ * child is killed, and the write may still complete later. */
+int host_write_timeout(const char *abs, const char *value, long timeout_ms,
+		       struct vr_error *err);
+
 /* host.c: a read-only view of the host, enough to plan: PCI functions,
  * CPUs, NUMA nodes, hugepages, firmware files, the QEMU binary. */
 #define PCI_CLASS_VGA	     0x0300
@@ -98,6 +105,9 @@ struct host_pci {
 	char name[256];	       /* "Vendor Device" from libpci's ID database */
 	char class_name[128];  /* "VGA compatible controller", the same */
 	char reset_method[64]; /* sysfs reset_method ("flr bus"), "" if none */
+	/* what the host runs on through it (critical.c): "/ (ext4 on
+	 * /dev/nvme0n1p2)", "swap on ...", "the default route (enp7s0)" */
+	struct strv needs;
 };
 
 struct host_node {
@@ -174,6 +184,37 @@ int host_qemu_parse_version(const char *out, struct host_qemu *q);
 const struct host_hugepool *host_pool_find(const struct host *h, int node,
 					   unsigned long size_kb);
 
+/* critical.c: what the host stands on, per PCI function: file systems
+ * mounted from its disks and from volumes on them (/proc/self/mountinfo,
+ * /sys/class/block/.../slaves), swap (/proc/swaps), the interface of the
+ * default route and those under it (bridges, bonds, VLANs), an active
+ * console on its ports. Fills each function's needs; host_probe calls it. */
+void critical_scan(struct host *h);
+/* d's needs as one line, ", " between them (malloc'd, "" for none). */
+char *critical_text(const struct host_pci *d);
+
+/* holders.c: the processes that have a PCI function's device nodes open;
+ * unbinding its driver waits for them. */
+struct holder {
+	pid_t pid;
+	char comm[64];
+	char unit[128]; /* its systemd unit, "" when it has none */
+	bool user_unit; /* a unit of a user's own systemd */
+	char node[128]; /* the node it has open ("/dev/dri/card0") */
+};
+
+/* d's device nodes: DEVNAME of the uevent files of its drm/ and
+ * sound/cardN/ children, and for the nvidia driver /dev/nvidiaN (its
+ * minor) and the driver's shared nodes (nvidiactl, nvidia-uvm,
+ * nvidia-modeset). */
+void holders_nodes(const struct host_pci *d, struct strv *out);
+/* The processes (/proc/PID/fd under the host root) that have one of
+ * them open, one entry each; *out malloc'd. Returns how many. */
+size_t holders_find(const struct host_pci *d, struct holder **out);
+/* "Xorg (pid 1342, display-manager.service) has /dev/dri/card0 open;
+ * ..." (malloc'd). */
+char *holders_text(const struct holder *hs, size_t n);
+
 /* iommu.c: IOMMU groups as passthrough sees them: which functions move
  * with their group, which ones the host cannot spare, a verdict per group. */
 /* Bridges never leave the host; every other function goes to a guest with
@@ -200,6 +241,7 @@ enum iommu_verdict {
 	IOMMU_BRIDGES_ONLY, /* nothing but bridges: nothing to pass */
 	IOMMU_PLATFORM,	    /* only platform functions: stays with the host */
 	IOMMU_READY,	    /* one device (all its functions): goes alone */
+	IOMMU_HOST_NEEDS,   /* one device, but the host runs on it */
 	IOMMU_SIBLINGS,	    /* several devices, all of which must go along */
 	IOMMU_SHARED,	    /* also holds devices the host needs */
 };
@@ -220,7 +262,8 @@ void iommu_group_free(struct iommu_group *g);
 /* The distinct group ids of h, ascending (malloc'd, NULL when none). */
 size_t iommu_group_ids(const struct host *h, int **ids);
 
-/* "ready", "siblings", "shared", "platform", "bridges" (JSON). */
+/* "ready", "host-critical", "siblings", "shared", "platform", "bridges"
+ * (JSON). */
 const char *iommu_verdict_key(enum iommu_verdict v);
 /* The verdict as a sentence: "ready to pass through alone", "shared with
  * host-critical devices: 0000:02:00.0 (USB controller), ..." (malloc'd). */

@@ -142,7 +142,9 @@ static void pci_collect(struct pci_access *pacc, struct host *h, unsigned flags)
 
 /* Names come from pci.ids, never udev's hwdb: libpci's hwdb lookup leaks
  * a udev context per call, and hwdb's PCI names are built from the same
- * database. Under a fake root, its own pci.ids holds the fixture's names. */
+ * database. Under a fake root, its own pci.ids holds the fixture's names;
+ * a root without one (a host without the database) has no names, not the
+ * names of the machine running vmrun. */
 static char *pci_setup_names(struct pci_access *pacc)
 {
 	const char *root = hostfs_root();
@@ -152,10 +154,6 @@ static char *pci_setup_names(struct pci_access *pacc)
 	if (!strcmp(root, "/"))
 		return NULL;
 	ids = xasprintf("%s/usr/share/misc/pci.ids", root);
-	if (access(ids, R_OK)) {
-		free(ids);
-		return NULL;
-	}
 	pci_set_name_list_path(pacc, ids, 0);
 	return ids;
 }

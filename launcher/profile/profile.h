@@ -191,7 +191,8 @@ struct profile_pci {
 	bool x_vga;
 	int vendor_id, device_id, sub_vendor_id, sub_device_id; /* -1 host's */
 	enum pci_reset reset;
-	unsigned boot; /* 0 = none */
+	unsigned boot;		 /* 0 = none */
+	bool take_host_critical; /* even what the host runs on (root disk) */
 };
 
 struct profile_disk {
@@ -278,9 +279,19 @@ struct profile_hooks {
 	struct strv pre_start, post_start, pre_stop, post_stop;
 };
 
+/* Where a section or key was set, for what only the host view shows wrong
+ * later (profile_where). */
+struct profile_loc {
+	char label[48];	 /* "cpu", "pci.gpu" */
+	const char *key; /* NULL: the section header */
+	int line;
+};
+
 struct profile {
 	char *path; /* the profile file as given */
 	char *dir;  /* its folder, absolute */
+	struct profile_loc *locs;
+	size_t nlocs;
 	struct profile_vm vm;
 	struct profile_firmware firmware;
 	struct profile_cpu cpu;
@@ -316,6 +327,12 @@ int profile_load(const char *path, struct profile *p, struct vr_error *err);
 int profile_load_string(const char *text, const char *name, const char *dir,
 			struct profile *p, struct vr_error *err);
 void profile_free(struct profile *p);
+
+/* "FILE:LINE" of [label] key in p, else of its section header, else
+ * "FILE": errors the host view finds (a CPU it lacks, a device in use)
+ * point at the line to change as parse errors do. malloc'd. */
+char *profile_where(const struct profile *p, const char *label,
+		    const char *key);
 
 /* A VM or section name: [A-Za-z0-9_-], 1 to PROFILE_NAME_MAX characters. */
 bool profile_name_valid(const char *name);

@@ -294,6 +294,11 @@ const struct pkey profile_keys[] = {
 	 .help = "remove-rescan: remove and rescan the device before start"},
 	{S(SEC_PCI), "boot", &pt_uint, O(profile_pci, boot), .def_doc = "none",
 	 .min = 1, .max = 999, .help = "boot order index"},
+	{S(SEC_PCI), "take-host-critical", &pt_bool,
+	 O(profile_pci, take_host_critical), "no",
+	 .help = "pass it through even though the host runs on it: file "
+		 "systems mounted from its disks, swap, the default route, a "
+		 "console (refused otherwise)"},
 
 	/* [disk.NAME] */
 	{S(SEC_DISK), "file", &pt_path, O(profile_disk, file),

@@ -96,8 +96,8 @@ __attribute__((constructor)) static void shim_init(void)
 			 unsigned long, const void *))dlsym(RTLD_NEXT, "mount");
 	real_umount2 = (int (*)(const char *, int))dlsym(RTLD_NEXT, "umount2");
 	real_umount = (int (*)(const char *))dlsym(RTLD_NEXT, "umount");
-	real_ioctl = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT,
-							     "ioctl");
+	real_ioctl =
+		(int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
 	real_open = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
 	real_open64 =
 		(int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open64");

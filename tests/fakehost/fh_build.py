@@ -63,7 +63,7 @@ def build_state(root, host):
         write(os.path.join(st, "native", p.bdf), (p.driver or "-") + "\n")
         write(os.path.join(st, "devpath", p.bdf), device_relpath(p) + "\n")
     os.makedirs(os.path.join(st, "removed"), exist_ok=True)
-    for u in DISPLAY_MANAGERS:
+    for u in DISPLAY_MANAGERS + tuple(h[2] for h in host.holders if h[2]):
         write(os.path.join(st, "units", u), "active\n")
     write(os.path.join(st, "calls.log"), "")
 

@@ -7,7 +7,9 @@
  * as the kernel shows it). A function's nodes are the DEVNAME= of the
  * uevent files under its drm/ and sound/cardN/ folders, and for the nvidia
  * driver /dev/nvidiaN (the minor in ROOT/proc/driver/nvidia/gpus/BDF/
- * information) with the driver's shared nodes. An unbind of a held
+ * information) with the driver's shared nodes, and its BAR files
+ * (/sys/devices/.../BDF/resourceN, mapped by a user-space driver). An unbind
+ * of a held
  * function blocks until the holders are gone (their proc folders removed),
  * or FAKEHOST_UNBIND_WAIT_S (default 60) seconds pass, then EBUSY: a real
  * kernel would wait for ever; the bound keeps a broken test from hanging.
@@ -25,14 +27,15 @@
 #define MAX_NODES_OF 32
 
 struct nodes {
-	char path[MAX_NODES_OF][160];
+	char path[MAX_NODES_OF][256];
 	size_t n;
 };
 
 static void nodes_add(struct nodes *ns, const char *path)
 {
 	if (ns->n < MAX_NODES_OF)
-		snprintf(ns->path[ns->n++], sizeof(ns->path[0]), "%s", path);
+		snprintf(ns->path[ns->n++], sizeof(ns->path[0]), "%.255s",
+			 path);
 }
 
 /* DEVNAME of every DIR/SUB/uevent, as /dev/DEVNAME. */
@@ -63,9 +66,8 @@ static void nodes_of_dir(const char *dir, struct nodes *ns)
 
 static void nodes_of_nvidia(const char *bdf, struct nodes *ns)
 {
-	static const char *const shared[] = {"/dev/nvidiactl",
-					     "/dev/nvidia-uvm",
-					     "/dev/nvidia-modeset"};
+	static const char *const shared[] = {
+		"/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-modeset"};
 	char p[PATH_MAX], buf[1024], node[64];
 	const char *m;
 
@@ -93,13 +95,18 @@ static void nodes_of(const char *dev, struct nodes *ns)
 	d = opendir(fh_pathf(p, "%s/sound", dev));
 	while (d && (de = readdir(d)))
 		if (!strncmp(de->d_name, "card", 4))
-			nodes_of_dir(fh_pathf(p, "%s/sound/%s", dev, de->d_name),
-				     ns);
+			nodes_of_dir(
+				fh_pathf(p, "%s/sound/%s", dev, de->d_name),
+				ns);
 	if (d)
 		closedir(d);
 	fh_link_base(fh_pathf(p, "%s/driver", dev), drv, sizeof(drv));
 	if (!strcmp(drv, "nvidia"))
 		nodes_of_nvidia(fh_base_name(dev), ns);
+	for (int i = 0; i < 6; i++) {
+		snprintf(p, sizeof(p), "%s/resource%d", dev + fh_root_len, i);
+		nodes_add(ns, p);
+	}
 }
 
 /* Whether a process of the root has one of the nodes open. */
@@ -115,7 +122,8 @@ static bool held(const struct nodes *ns)
 
 		if (pe->d_name[0] < '0' || pe->d_name[0] > '9')
 			continue;
-		fds = opendir(fh_pathf(p, "%s/proc/%s/fd", fh_root, pe->d_name));
+		fds = opendir(
+			fh_pathf(p, "%s/proc/%s/fd", fh_root, pe->d_name));
 		while (!found && fds && (fe = readdir(fds))) {
 			ssize_t n = readlink(fh_pathf(p, "%s/proc/%s/fd/%s",
 						      fh_root, pe->d_name,
@@ -147,9 +155,9 @@ int fh_wait_unheld(struct req *r)
 	const char *name = fh_dev_arg(r->val);
 	struct nodes ns = {0};
 
-	if (!name || !realpath(fh_pathf(p, "%s/sys/bus/pci/devices/%s",
-					fh_root, name),
-			       dev))
+	if (!name ||
+	    !realpath(fh_pathf(p, "%s/sys/bus/pci/devices/%s", fh_root, name),
+		      dev))
 		return 0; /* the unbind itself says what is wrong */
 	nodes_of(dev, &ns);
 	while (ns.n && held(&ns)) {
