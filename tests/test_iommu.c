@@ -197,7 +197,7 @@ static void test_host_display(void **state)
 	fn(&h, "01:00.1", 0x0403, 1, "snd_hda_intel", 0);
 	assert_ptr_equal(iommu_host_display(&h), &h.pci[0]);
 	/* two GPUs and no boot_vga: no way to tell */
-	fn(&h, "02:00.0", 0x0302, 1, "nvidia", 0);
+	fn(&h, "02:00.0", 0x0300, 1, "nvidia", 0);
 	assert_null(iommu_host_display(&h));
 	h.pci[2].boot_vga = true;
 	assert_ptr_equal(iommu_host_display(&h), &h.pci[2]);
@@ -207,6 +207,13 @@ static void test_host_display(void **state)
 	expect_group(&h, 1, IOMMU_SHARED,
 		     "shared with host-critical devices: 0000:02:00.0 (the "
 		     "host's display GPU)");
+	free(h.pci);
+	/* a 3D controller has no outputs: never the host's display, even
+	 * as the only GPU (a compute card) */
+	memset(&h, 0, sizeof(h));
+	fn(&h, "00:06.0", 0x0302, -1, "nvidia", 0);
+	assert_null(iommu_host_display(&h));
+	assert_null(iommu_fn_critical(&h, &h.pci[0]));
 	free(h.pci);
 }
 

@@ -55,6 +55,7 @@ void doctor_report(struct doctor *d, const struct doctor_check *c,
  * is kept for the check that reports it. */
 static void doctor_load(struct doctor *d, const char *path)
 {
+	unsigned flags = HOST_PCI_NAMES | HOST_KVM;
 	const char *qemu = NULL;
 
 	if (path) {
@@ -62,13 +63,15 @@ static void doctor_load(struct doctor *d, const char *path)
 		if (profile_load(path, &d->profile, &d->profile_err) == 0) {
 			d->p = &d->profile;
 			qemu = d->p->vm.qemu;
+			if (d->p->vm.machine && strcmp(d->p->vm.machine, "q35"))
+				flags |= HOST_QEMU_MACHINES;
 		}
 	}
-	if (host_probe(&d->host, qemu, HOST_PCI_NAMES, &d->qemu_err) == 0) {
+	if (host_probe(&d->host, qemu, flags, &d->qemu_err) == 0) {
 		d->h = &d->host;
 		vr_error_clear(&d->qemu_err);
-	} else if (host_probe(&d->host, DOCTOR_NO_QEMU, HOST_PCI_NAMES,
-			      &d->host_err) == 0) {
+	} else if (host_probe(&d->host, DOCTOR_NO_QEMU, flags, &d->host_err) ==
+		   0) {
 		d->h = &d->host;
 	} else {
 		/* not QEMU's fault: the host view line says what failed */
@@ -98,6 +101,7 @@ static const struct doctor_check checks[] = {
 	 "the host's /sys and /proc must be readable: run vmrun as root"},
 	{"virtualization", doctor_check_virt, NULL},
 	{"/dev/kvm", doctor_check_kvm, NULL},
+	{"Hyper-V", doctor_check_hyperv, NULL},
 	{"IOMMU", doctor_check_iommu, NULL},
 	{"kernel command line", doctor_check_cmdline, NULL},
 	{"vfio-pci", doctor_check_vfio,

@@ -348,169 +348,6 @@ static void host_probe_ovmf(struct host *h)
 		       &h->ovmf_code_sb, &h->ovmf_vars_sb);
 }
 
-/* The profile's binary as given when it names a path, else searched on
- * $PATH; NULL when there is none (the planner says what to install). */
-static char *host_find_qemu(const char *qemu)
-{
-	const char *name = qemu && *qemu ? qemu : "qemu-system-x86_64";
-	const char *env = getenv("PATH");
-	cleanup_free char *dirs = xstrdup(env && *env ? env : "/usr/bin:/bin");
-	char *save = NULL;
-
-	if (strchr(name, '/'))
-		return access(name, X_OK) ? NULL : xstrdup(name);
-	for (char *d = strtok_r(dirs, ":", &save); d;
-	     d = strtok_r(NULL, ":", &save)) {
-		char *p = xasprintf("%s/%s", *d ? d : ".", name);
-
-		if (!access(p, X_OK))
-			return p;
-		free(p);
-	}
-	return NULL;
-}
-
-/* Run `PATH -version` (no shell) and read what it prints. */
-static int host_qemu_output(const char *path, char *buf, size_t len,
-			    struct vr_error *err)
-{
-	int fd[2], status;
-	size_t n = 0;
-	ssize_t got;
-	pid_t pid;
-
-	if (pipe2(fd, O_CLOEXEC))
-		return vr_error(err, errno, "pipe");
-	pid = fork();
-	if (pid < 0) {
-		close(fd[0]);
-		close(fd[1]);
-		return vr_error(err, errno, "fork");
-	}
-	if (pid == 0) {
-		char *const argv[] = {(char *)path, (char *)"-version", NULL};
-
-		dup2(fd[1], STDOUT_FILENO);
-		execv(path, argv);
-		_exit(127);
-	}
-	close(fd[1]);
-	while (n + 1 < len && (got = read(fd[0], buf + n, len - 1 - n)) != 0) {
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			break;
-		n += (size_t)got;
-	}
-	buf[n] = '\0';
-	close(fd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return vr_errorx(err, EINVAL,
-				 "%s -version failed (status %d): is it a "
-				 "QEMU binary? Set [vm] qemu in the profile "
-				 "to one",
-				 path,
-				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	return 0;
-}
-
-/* Parse "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7)". */
-int host_qemu_parse_version(const char *out, struct host_qemu *q)
-{
-	const char *v = strstr(out, "QEMU emulator version ");
-
-	q->major = q->minor = q->micro = 0;
-	if (!v ||
-	    sscanf(v + 22, "%d.%d.%d", &q->major, &q->minor, &q->micro) < 2)
-		return -EINVAL;
-	return 0;
-}
-
-/* Running `qemu -version` costs more than all of planning (~10 ms), on
- * every start: root keeps the answer per binary in /var/cache/vmrun, keyed
- * by what changes when the binary does (device, inode, size, times). */
-#define QEMU_CACHE_DIR "/var/cache/vmrun"
-
-static char *qemu_cache_file(const char *path, char *key, size_t len)
-{
-	uint32_t h = 2166136261u;
-	struct stat st;
-
-	if (geteuid() != 0 || stat(path, &st) < 0)
-		return NULL;
-	for (const char *c = path; *c; c++)
-		h = (h ^ (unsigned char)*c) * 16777619u;
-	snprintf(key, len, "%s %llu %llu %lld %lld.%09ld %lld.%09ld", path,
-		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-		 (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-		 st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
-		 st.st_ctim.tv_nsec);
-	return xasprintf("%s/qemu-%08x", QEMU_CACHE_DIR, h);
-}
-
-static bool qemu_cache_get(const char *file, const char *key, char *out,
-			   size_t len)
-{
-	cleanup_fclose FILE *f = file ? fopen(file, "re") : NULL;
-	char line[4096];
-
-	if (!f || !fgets(line, sizeof(line), f))
-		return false;
-	line[strcspn(line, "\n")] = '\0';
-	if (strcmp(line, key) || !fgets(out, (int)len, f))
-		return false;
-	out[strcspn(out, "\n")] = '\0';
-	return true;
-}
-
-/* Best effort: a cache that cannot be written is only slower. */
-static void qemu_cache_put(const char *file, const char *key, const char *out)
-{
-	cleanup_free char *tmp = NULL;
-	FILE *f;
-
-	if (!file || (mkdir(QEMU_CACHE_DIR, 0755) < 0 && errno != EEXIST))
-		return;
-	tmp = xasprintf("%s.%d", file, (int)getpid());
-	f = fopen(tmp, "we");
-	if (!f)
-		return;
-	fprintf(f, "%s\n%s\n", key, out);
-	if (fclose(f) || rename(tmp, file))
-		unlink(tmp);
-}
-
-static int host_probe_qemu(struct host_qemu *q, const char *qemu,
-			   struct vr_error *err)
-{
-	cleanup_free char *cache = NULL;
-	char out[1024], key[4200];
-	int r;
-
-	q->path = host_find_qemu(qemu);
-	if (!q->path)
-		return 0;
-	cache = qemu_cache_file(q->path, key, sizeof(key));
-	if (qemu_cache_get(cache, key, out, sizeof(out)) &&
-	    !host_qemu_parse_version(out, q))
-		return 0;
-	r = host_qemu_output(q->path, out, sizeof(out), err);
-	if (r)
-		return r;
-	out[strcspn(out, "\n")] = '\0';
-	if (!host_qemu_parse_version(out, q))
-		qemu_cache_put(cache, key, out);
-	if (host_qemu_parse_version(out, q))
-		return vr_errorx(err, EINVAL,
-				 "%s -version printed '%s', not 'QEMU "
-				 "emulator version X.Y.Z': is it a QEMU "
-				 "binary?",
-				 q->path, out);
-	return 0;
-}
-
 int host_probe(struct host *h, const char *qemu, unsigned flags,
 	       struct vr_error *err)
 {
@@ -524,9 +361,13 @@ int host_probe(struct host *h, const char *qemu, unsigned flags,
 	if (!r)
 		r = host_pci_scan(h, flags, err);
 	if (!r)
-		r = host_probe_qemu(&h->qemu, qemu, err);
+		r = host_qemu_probe(&h->qemu, qemu, err);
+	if (!r && (flags & HOST_QEMU_MACHINES) && h->qemu.path)
+		host_qemu_machines(&h->qemu);
 	if (!r)
 		critical_scan(h);
+	if (!r && (flags & HOST_KVM))
+		kvm_probe(&h->kvm);
 	if (r) {
 		host_free(h);
 		return r;
@@ -571,5 +412,6 @@ void host_free(struct host *h)
 	free(h->ovmf_code_sb);
 	free(h->ovmf_vars_sb);
 	free(h->qemu.path);
+	strv_free(&h->qemu.machines);
 	memset(h, 0, sizeof(*h));
 }

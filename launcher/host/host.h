@@ -126,6 +126,26 @@ struct host_hugepool {
 struct host_qemu {
 	char *path; /* resolved binary, NULL when not found */
 	int major, minor, micro;
+	/* `-machine help` names (with HOST_QEMU_MACHINES), n = 0 when not
+	 * asked or not told */
+	struct strv machines;
+};
+
+/* kvm.c: KVM as QEMU will use it. */
+enum kvm_state {
+	KVM_ABSENT,   /* no /dev/kvm: the module is not loaded */
+	KVM_UNUSABLE, /* /dev/kvm is there, but no VM can be made (why) */
+	KVM_OK,
+};
+
+struct host_kvm {
+	bool probed; /* kvm_probe ran (HOST_KVM) */
+	enum kvm_state state;
+	int api;
+	char why[256];
+	/* KVM_GET_SUPPORTED_HV_CPUID: the leaves QEMU checks */
+	bool hv_known;
+	uint32_t hv_features_eax, hv_features_edx, hv_recommend_eax;
 };
 
 struct host {
@@ -144,6 +164,7 @@ struct host {
 	char *ovmf_code, *ovmf_vars; /* first found pair, NULL when none */
 	char *ovmf_code_sb, *ovmf_vars_sb; /* secure-boot pair */
 	struct host_qemu qemu;
+	struct host_kvm kvm;
 	char cmdline[4096]; /* /proc/cmdline */
 	bool cgroup2;	    /* unified hierarchy at /sys/fs/cgroup */
 	/* /sys/class/dmi/id fields for [smbios] mode = host; NULL if absent */
@@ -159,7 +180,9 @@ struct host {
 /* What host_probe also fills in. Device names cost the parse of the whole
  * PCI ID database (several ms): a start without passthrough skips it. */
 enum host_probe_flags {
-	HOST_PCI_NAMES = 1 << 0, /* host_pci.name and class_name */
+	HOST_PCI_NAMES = 1 << 0,     /* host_pci.name and class_name */
+	HOST_KVM = 1 << 1,	     /* kvm: open /dev/kvm, make a VM */
+	HOST_QEMU_MACHINES = 1 << 2, /* qemu.machines: run -machine help */
 };
 
 /* Read the host under hostfs_root(). qemu is the profile's binary (NULL
@@ -180,6 +203,12 @@ int host_pci_scan(struct host *h, unsigned flags, struct vr_error *err);
 /* Parse `qemu -version` output ("QEMU emulator version 7.2.22 ...") into
  * q's version numbers. 0, or -EINVAL when it is not there. */
 int host_qemu_parse_version(const char *out, struct host_qemu *q);
+/* qemu.c: find the binary (the profile's, or on $PATH) and read its
+ * version; q->path stays NULL when there is none. */
+int host_qemu_probe(struct host_qemu *q, const char *qemu,
+		    struct vr_error *err);
+/* Fill q->machines from `q->path -machine help`. */
+void host_qemu_machines(struct host_qemu *q);
 /* The pool for (node, size), or NULL. */
 const struct host_hugepool *host_pool_find(const struct host *h, int node,
 					   unsigned long size_kb);
@@ -215,6 +244,18 @@ size_t holders_find(const struct host_pci *d, struct holder **out);
  * ..." (malloc'd). */
 char *holders_text(const struct holder *hs, size_t n);
 
+/* Open /dev/kvm under the host root, check its API version, create (and
+ * close) a VM, and read the Hyper-V CPUID leaves KVM supports. */
+void kvm_probe(struct host_kvm *k);
+/* Whether KVM offers Hyper-V enlightenment name (QEMU's name without
+ * "hv-"): true when it is not known (no probe, an old kernel) or name
+ * needs nothing of KVM (spinlocks). */
+bool kvm_hv_offered(const struct host_kvm *k, const char *name);
+/* The enlightenments vmrun knows, by index (NULL past the last), and
+ * what one needs on too (NULL-terminated, NULL for an unknown name). */
+const char *kvm_hv_name(size_t i);
+const char *const *kvm_hv_needs(const char *name);
+
 /* iommu.c: IOMMU groups as passthrough sees them: which functions move
  * with their group, which ones the host cannot spare, a verdict per group. */
 /* Bridges never leave the host; every other function goes to a guest with
@@ -225,8 +266,11 @@ bool iommu_fn_moves(const struct host_pci *d);
  * vfio-pci holds it now. The planner's rule (vfio_plan.c). */
 bool iommu_member_blocks(const struct host_pci *d, bool taken);
 
+/* A function that can drive a display: VGA (0300) or other display
+ * controller (0380); a 3D controller (0302) has no outputs. */
+bool iommu_fn_display(const struct host_pci *d);
 /* The GPU that shows the host's console: the boot_vga one, else the only
- * display controller; NULL when there is none or no way to tell. */
+ * display function; NULL when there is none or no way to tell. */
 const struct host_pci *iommu_host_display(const struct host *h);
 /* What the host loses when d goes to a guest ("USB controller", "the
  * host's display GPU"), or NULL when it is an ordinary endpoint. The

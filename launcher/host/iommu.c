@@ -66,16 +66,21 @@ static bool same_device(const struct pci_addr *a, const struct pci_addr *b)
 	return a->domain == b->domain && a->bus == b->bus && a->dev == b->dev;
 }
 
+bool iommu_fn_display(const struct host_pci *d)
+{
+	return d->cls == PCI_CLASS_VGA || d->cls == 0x0380;
+}
+
 const struct host_pci *iommu_host_display(const struct host *h)
 {
 	const struct host_pci *only = NULL;
 	size_t n = 0;
 
 	for (size_t i = 0; i < h->npci; i++)
-		if (is_display(&h->pci[i]) && h->pci[i].boot_vga)
+		if (iommu_fn_display(&h->pci[i]) && h->pci[i].boot_vga)
 			return &h->pci[i];
 	for (size_t i = 0; i < h->npci; i++)
-		if (is_display(&h->pci[i]) && h->pci[i].addr.fn == 0) {
+		if (iommu_fn_display(&h->pci[i]) && h->pci[i].addr.fn == 0) {
 			only = &h->pci[i];
 			n++;
 		}

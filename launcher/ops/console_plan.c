@@ -175,7 +175,7 @@ static int only_display_check(const struct profile *p, const struct host *h,
 	if (!pp)
 		return 0;
 	for (size_t i = 0; i < h->npci; i++)
-		if (h->pci[i].cls == PCI_CLASS_VGA && &h->pci[i] != disp &&
+		if (iommu_fn_display(&h->pci[i]) && &h->pci[i] != disp &&
 		    !in_profile(p, &h->pci[i].addr) && h->pci[i].driver[0])
 			return 0; /* the host keeps another GPU */
 	if (!display_manager_active())

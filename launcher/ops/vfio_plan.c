@@ -189,6 +189,55 @@ static void needs_check(struct plan *plan, const struct profile *p,
 				at, d->name, needs, pp->name);
 }
 
+/* "a 3D controller (class 0302)" for messages. */
+static char *class_text(const struct host_pci *d)
+{
+	if (d->cls == 0x0302)
+		return xstrdup("a 3D controller (class 0302)");
+	if (d->cls == 0x0380)
+		return xstrdup("a display controller (class 0380)");
+	return xasprintf("a class %04x function", d->cls);
+}
+
+/* What QEMU or the guest's firmware would refuse about the device only
+ * once the VM starts: x-vga on a function that is not VGA, a romfile made
+ * for another card. */
+static void props_check(const struct profile *p, const struct profile_pci *pp,
+			const struct host_pci *d, struct vr_error *e)
+{
+	cleanup_free char *label = xasprintf("pci.%s", pp->name);
+	unsigned ven = pp->vendor_id >= 0 ? (unsigned)pp->vendor_id : d->vendor;
+	unsigned dev = pp->device_id >= 0 ? (unsigned)pp->device_id : d->device;
+	struct rom_info ri;
+	char bdf[16];
+
+	pci_addr_format(&pp->host, bdf, sizeof(bdf));
+	if (pp->x_vga && d->cls != PCI_CLASS_VGA) {
+		cleanup_free char *at = profile_where(p, label, "x-vga");
+		cleanup_free char *what = class_text(d);
+
+		vr_error_append(e,
+				"%s: [pci.%s] x-vga = yes, but %s is %s, not "
+				"a VGA device: QEMU refuses it (\"Device does "
+				"not support requested feature x-vga\"); "
+				"remove x-vga",
+				at, pp->name, bdf, what);
+	}
+	if (pp->romfile && !rom_read(pp->romfile, &ri) &&
+	    !rom_matches(&ri, ven, dev)) {
+		cleanup_free char *at = profile_where(p, label, "romfile");
+
+		vr_error_append(e,
+				"%s: [pci.%s] romfile = %s is the vBIOS of a "
+				"%04x:%04x card (its PCI data structure says "
+				"so), but the guest sees %s as %04x:%04x: its "
+				"firmware would not run it. Dump this card's "
+				"own vBIOS",
+				at, pp->name, pp->romfile, ri.vendor, ri.device,
+				bdf, ven, dev);
+	}
+}
+
 static bool stopped_first(const struct profile *p, const struct holder *hd)
 {
 	for (size_t i = 0; !hd->user_unit && i < p->host.stop_units.n; i++)
@@ -271,6 +320,7 @@ static const struct host_pci *device_check(struct plan *plan,
 				at);
 	} else {
 		needs_check(plan, p, pp, d, e);
+		props_check(p, pp, d, e);
 		if (strcmp(d->driver, "vfio-pci"))
 			holders_check(p, pp, d, e);
 		return d;

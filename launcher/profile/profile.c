@@ -199,6 +199,14 @@ char *profile_where(const struct profile *p, const char *label, const char *key)
 	return line ? xasprintf("%s:%d", file, line) : xstrdup(file);
 }
 
+int profile_error_at(const struct profile *p, const char *label,
+		     const char *key, struct vr_error *err)
+{
+	cleanup_free char *at = profile_where(p, label, key);
+
+	return vr_error_prefix(err, "%s", at);
+}
+
 static void ctx_free(struct profile_ctx *c)
 {
 	for (size_t i = 0; i < c->nerrs; i++)

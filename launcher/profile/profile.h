@@ -146,6 +146,11 @@ struct profile_cpu {
 	bool isolate;
 };
 
+/* [hyperv] enlightenments = default */
+#define PROFILE_HV_DEFAULT                                                     \
+	"relaxed,vapic,spinlocks=8191,vpindex,runtime,synic,stimer,reset,"     \
+	"frequencies,tlbflush,time"
+
 /* One Hyper-V enlightenment: "spinlocks=8191" is name "spinlocks", value
  * "8191". */
 struct hv_feature {
@@ -153,10 +158,17 @@ struct hv_feature {
 	char *value; /* NULL for plain on/off features */
 };
 
+enum hv_unsupported {
+	HV_UNSUPPORTED_DROP,   /* left out with a warning */
+	HV_UNSUPPORTED_REFUSE, /* the start is refused */
+};
+
 struct profile_hyperv {
 	struct hv_feature *features; /* resolved: "default" expanded */
 	size_t nfeatures;	     /* 0 with "none" */
 	char *vendor_id;	     /* <= 12 chars or NULL */
+	/* enlightenments this host's KVM does not offer */
+	enum hv_unsupported unsupported;
 };
 
 struct profile_memory {
@@ -333,6 +345,26 @@ void profile_free(struct profile *p);
  * point at the line to change as parse errors do. malloc'd. */
 char *profile_where(const struct profile *p, const char *label,
 		    const char *key);
+/* Prefix err's message with profile_where(p, label, key) and ": ".
+ * Returns -err->code, for `return profile_error_at(...)`. */
+int profile_error_at(const struct profile *p, const char *label,
+		     const char *key, struct vr_error *err);
+
+/* rom.c: a vBIOS image's own account of itself. */
+#define ROM_DEVS_MAX 16
+struct rom_info {
+	uint64_t file_len;  /* bytes in the file */
+	uint64_t image_len; /* bytes its header declares (512-byte blocks) */
+	bool has_pcir;	    /* a PCI data structure was found */
+	unsigned vendor, device;
+	unsigned devs[ROM_DEVS_MAX]; /* PCIR 3.0 device list */
+	unsigned ndevs;
+};
+/* Read path's header and PCI data structure: 0, -EINVAL when it does not
+ * start with 0x55AA, or -errno. */
+int rom_read(const char *path, struct rom_info *ri);
+/* Whether the firmware would run it on a device showing these IDs. */
+bool rom_matches(const struct rom_info *ri, unsigned vendor, unsigned device);
 
 /* A VM or section name: [A-Za-z0-9_-], 1 to PROFILE_NAME_MAX characters. */
 bool profile_name_valid(const char *name);
