@@ -69,8 +69,8 @@ find "$root/sys/devices" -name iommu_group -type l -delete
 check "no IOMMU: says so" grep -qx \
 	"No IOMMU groups: the IOMMU is off, so no device can be passed through." \
 	"$TMP/out"
-check "no IOMMU: says how to turn it on" grep -qF \
-	"add intel_iommu=on (Intel CPUs) or amd_iommu=on (AMD CPUs), and iommu=pt, to" \
+check "no IOMMU: says how to turn it on, for this AMD CPU and GRUB" grep -qxF \
+	"Turn it on: enable AMD-Vi (IOMMU, SVM) in the firmware setup; add iommu=pt to" \
 	"$TMP/out"
 check "no IOMMU: still lists the functions" grep -qF \
 	"0000:08:00.0  VGA compatible controller [0300]: NVIDIA Corporation GP106 [GeForce GTX 1060 3GB] [10de:1c02]" \

@@ -52,6 +52,10 @@ profile() {
 	echo "$f"
 }
 
+not_grep() {
+	! grep -q "$@"
+}
+
 # dry NAME WANT PROFILE: --dry-run fails and its message has WANT
 dry_refused() {
 	if vm --dry-run "$3" >"$TMP/out" 2>"$TMP/err"; then
@@ -222,4 +226,72 @@ p=$(profile noaudio '[pci.gpu]\nhost = 08:00.0')
 dry_refused "a GPU without its audio: the plain fix comes first" \
 	"$p:5: [pci.gpu] host = 0000:08:00.0: the other functions of this card share its IOMMU group 16 and go to the guest with it; add a [pci.NAME] section for each:" \
 	"$p"
+
+# --- fixes that are right for this host -----------------------------------------
+# fixes TEXT-FILE: each fix of a doctor output on one line (a fix is
+# wrapped to 80 columns over indented lines)
+fixes() {
+	awk '/^      fix: / { if (f) print f; f = substr($0, 12); next }
+	     f && /^      [^ ]/ { f = f " " substr($0, 7); next }
+	     { if (f) print f; f = "" }
+	     END { if (f) print f }' "$1"
+}
+
+# fix_line NAME FIX-TEXT: a fix of the doctor output in $TMP/doc has it
+fix_line() {
+	if fixes "$TMP/doc" | grep -qF -- "$2"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		printf '#   want fix: %s\n' "$2"
+		fixes "$TMP/doc" | sed 's/^/#   got: /'
+	fi
+}
+build x570-rtx3080-rx580
+doctor_line "AMD: iommu=pt is all the command line needs" \
+	"ok    kernel command line: has iommu=pt"
+check "  ... and amd_iommu=on is advised nowhere" not_grep "amd_iommu" \
+	"$TMP/doc"
+rm -rf "$ROOT/sys/kernel/iommu_groups"
+vm doctor >"$TMP/doc" 2>&1
+fix_line "AMD with the IOMMU off: the firmware and iommu=pt, for GRUB" \
+	"enable AMD-Vi (IOMMU, SVM) in the firmware setup; add iommu=pt to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub (grub2-mkconfig -o /boot/grub2/grub.cfg on Fedora) and reboot (the AMD IOMMU needs no option to be on; iommu=pt spares the host's own devices its translation)"
+
+build desktop-gtx1660
+doctor_line "NixOS without IOMMU options" \
+	"warn  kernel command line: intel_iommu=on iommu=pt missing from /proc/cmdline"
+fix_line "  ... the fix names boot.kernelParams" \
+	"add intel_iommu=on iommu=pt to boot.kernelParams in /etc/nixos/configuration.nix, run nixos-rebuild switch and reboot"
+fix_line "  ... and says what iommu=pt is for" \
+	"and reboot (iommu=pt: the host's own devices skip IOMMU translation)"
+
+build laptop-mx250
+doctor_line "systemd-boot with intel_iommu=on only" \
+	"warn  kernel command line: iommu=pt missing from /proc/cmdline"
+fix_line "  ... the fix names /etc/kernel/cmdline" \
+	"add iommu=pt to /etc/kernel/cmdline (systemd-boot), run kernel-install add-all (or reinstall the kernel) and reboot"
+printf '[vm]\nname = big\nmemory = 14G\n[memory]\nhugepages = 1G\n' >"$TMP/big.ini"
+vm doctor "$TMP/big.ini" >"$TMP/doc" 2>&1
+fix_line "hugepages short: the boot reservation this guest needs, here" \
+	"close programs to free memory on node 0; or reserve the pages at boot: add hugepagesz=1G hugepages=14 to /etc/kernel/cmdline (systemd-boot), run kernel-install add-all (or reinstall the kernel) and reboot; or make [vm] memory smaller"
+
+sed -e 's/^cmdline .*/cmdline "root=UUID=0b5e rw quiet"/' \
+	-e '$a bootloader refind' "$FIXTURES/b550-gtx1060.host" >"$TMP/refind.host"
+rm -rf "$ROOT"
+"$FAKEHOST" build "$TMP/refind.host" "$ROOT" >/dev/null
+vm doctor >"$TMP/doc" 2>&1
+fix_line "rEFInd: its refind_linux.conf" \
+	"add iommu=pt to the quoted options in /boot/refind_linux.conf (rEFInd) and reboot"
+
+rm -rf "$ROOT"
+"$FAKEHOST" build "$TOP/tests/fixtures/dual-node-hybrid.host" "$ROOT" >/dev/null
+printf '[vm]\nname = n1\nmemory = 62G\n[memory]\nhugepages = 1G\nnuma-node = 1\n' >"$TMP/n1.ini"
+vm doctor "$TMP/n1.ini" >"$TMP/doc" 2>&1
+fix_line "two nodes: the reservation is made on the guest's node" \
+	"reserve the pages at boot: add hugepagesz=1G hugepages=1:62 to GRUB_CMDLINE_LINUX"
+
+build cloud-h200
+vm doctor >"$TMP/doc" 2>&1
+fix_line "cloud: the IOMMU fix says a VM gets one from its hypervisor" \
+	"this host is itself a virtual machine (hypervisor in /proc/cpuinfo): only its hypervisor can give it an IOMMU"
 done_testing

@@ -23,14 +23,6 @@ static const char legend[] =
 	"host. Pass a function with [pci.NAME] host =\nADDRESS in a profile; "
 	"`vmrun doctor PROFILE` checks the result.\n";
 
-static const char no_iommu[] =
-	"No IOMMU groups: the IOMMU is off, so no device can be passed "
-	"through.\nTurn it on: enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in "
-	"the firmware setup,\nadd intel_iommu=on (Intel CPUs) or amd_iommu=on "
-	"(AMD CPUs), and iommu=pt, to\nthe kernel command line (e.g. "
-	"GRUB_CMDLINE_LINUX in /etc/default/grub,\nthen update-grub), and "
-	"reboot. `vmrun doctor` checks the result.\n";
-
 static json_object *hex4(unsigned v)
 {
 	char buf[8];
@@ -178,6 +170,26 @@ static void print_fn(FILE *out, const struct host *h, const struct host_pci *d)
 	print_fn_details(out, h, d);
 }
 
+/* text at column col, wrapped at 76, ending the line */
+static void print_wrapped(FILE *out, const char *text, size_t col)
+{
+	for (const char *w = text; *w;) {
+		size_t n = strcspn(w, " ");
+
+		if (col + n > 76 && col) {
+			fputc('\n', out);
+			col = 0;
+		} else if (w != text) {
+			fputc(' ', out);
+			col++;
+		}
+		fprintf(out, "%.*s", (int)n, w);
+		col += n;
+		w += n + (w[n] == ' ');
+	}
+	fprintf(out, ".\n");
+}
+
 static void print_text(const struct host *h, FILE *out)
 {
 	int *ids = NULL;
@@ -202,10 +214,18 @@ static void print_text(const struct host *h, FILE *out)
 	free(ids);
 	for (size_t i = 0; i < h->npci; i++)
 		nungrouped += h->pci[i].iommu_group < 0;
+	if (nungrouped && !n) {
+		cleanup_free char *fix = boot_iommu_fix(host_cpu_is_amd());
+
+		fprintf(out, "No IOMMU groups: the IOMMU is off, so no device "
+			     "can be passed through.\nTurn it on: ");
+		print_wrapped(out, fix, 11);
+		fprintf(out, "`vmrun doctor` checks the result.\n");
+	}
 	if (nungrouped)
-		fprintf(out, "%s%s\n", n ? "\n" : no_iommu,
+		fprintf(out, "\n%s\n",
 			n ? "Not in any IOMMU group (cannot be passed through):"
-			  : "\nThe PCI functions of this host:");
+			  : "The PCI functions of this host:");
 	for (size_t i = 0; i < h->npci; i++)
 		if (h->pci[i].iommu_group < 0)
 			print_fn(out, h, &h->pci[i]);

@@ -31,6 +31,39 @@ static void print_indented(FILE *out, const char *text)
 	fprintf(out, "%s\n", text);
 }
 
+/* A fix under its line, wrapped at spaces to 80 columns (one written with
+ * its own line breaks is printed as it is); later lines indented like
+ * print_indented. */
+static void print_wrapped(FILE *out, const char *text)
+{
+	size_t col = 11; /* "      fix: " */
+	bool first = true;
+
+	for (const char *w = text; *w;) {
+		size_t n = strcspn(w, " \n");
+
+		if (!first && col + 1 + n > 80) {
+			fprintf(out, "\n      ");
+			col = 6;
+		} else if (!first) {
+			fputc(' ', out);
+			col++;
+		}
+		fprintf(out, "%.*s", (int)n, w);
+		col += n;
+		first = false;
+		w += n;
+		if (*w == '\n') {
+			fprintf(out, "\n      ");
+			col = 6;
+			first = true;
+		}
+		if (*w)
+			w++;
+	}
+	fputc('\n', out);
+}
+
 void doctor_report(struct doctor *d, const struct doctor_check *c,
 		   enum doctor_status st, const char *fix, const char *fmt, ...)
 {
@@ -46,7 +79,10 @@ void doctor_report(struct doctor *d, const struct doctor_check *c,
 	/* a warning may carry its own advice: fix "" prints no fix line */
 	if ((st == DOCTOR_WARN || st == DOCTOR_FAIL) && fix && *fix) {
 		fprintf(d->out, "      fix: ");
-		print_indented(d->out, fix);
+		if (strchr(fix, '\n'))
+			print_indented(d->out, fix);
+		else
+			print_wrapped(d->out, fix);
 	}
 	d->count[st]++;
 }
@@ -115,10 +151,7 @@ static const struct doctor_check checks[] = {
 	 "boot with systemd.unified_cgroup_hierarchy=1 on the kernel command "
 	 "line\n(vmrun handles the v1 cpuset hierarchy, but v2 is what "
 	 "systemd expects)"},
-	{"hugepages", doctor_check_hugepages,
-	 "free memory on that node, reserve the pages at boot (e.g. "
-	 "hugepagesz=1G\nhugepages=16 on the kernel command line), make [vm] "
-	 "memory smaller, or set\n[memory] hugepages = none"},
+	{"hugepages", doctor_check_hugepages, NULL},
 	{"memlock", doctor_check_memlock,
 	 "run vmrun as root (sudo), or give it CAP_SYS_RESOURCE: devices "
 	 "passed\nthrough pin all guest memory, and vmrun raises "

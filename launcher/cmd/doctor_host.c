@@ -244,21 +244,10 @@ static size_t iommu_group_count(void)
 	return n;
 }
 
-/* The option that turns this vendor's IOMMU on. */
-static const char *iommu_option(const struct doctor *d)
-{
-	return cpu_amd(d) ? "amd_iommu=on" : "intel_iommu=on";
-}
-
 void doctor_check_iommu(struct doctor *d, const struct doctor_check *c)
 {
 	size_t n = iommu_group_count();
-	cleanup_free char *fix = xasprintf(
-		"enable %s in the firmware setup, add %s iommu=pt to the "
-		"kernel command\nline (GRUB_CMDLINE_LINUX in "
-		"/etc/default/grub, "
-		"then update-grub), and reboot",
-		cpu_amd(d) ? "AMD-Vi (IOMMU, SVM)" : "VT-d", iommu_option(d));
+	cleanup_free char *fix = boot_iommu_fix(cpu_amd(d));
 
 	if (n)
 		doctor_report(d, c, DOCTOR_OK, NULL,
@@ -274,12 +263,15 @@ void doctor_check_iommu(struct doctor *d, const struct doctor_check *c)
 				  "PCI device");
 }
 
+/* Intel's IOMMU needs intel_iommu=on on most kernels; AMD's is on by
+ * default (amd_iommu has no "on" value). iommu=pt keeps the host's own
+ * devices out of translation. */
 void doctor_check_cmdline(struct doctor *d, const struct doctor_check *c)
 {
-	const char *cmd;
-	const char *want[] = {iommu_option(d), "iommu=pt"};
-	char missing[64] = "";
-	cleanup_free char *fix = NULL;
+	const char *want[] = {"intel_iommu=on", "iommu=pt"};
+	size_t first = cpu_amd(d) ? 1 : 0;
+	char missing[64] = "", have[64] = "";
+	cleanup_free char *fix = NULL, *how = NULL;
 
 	if (!d->h)
 		return;
@@ -288,21 +280,23 @@ void doctor_check_cmdline(struct doctor *d, const struct doctor_check *c)
 			      "not needed: the profile passes no PCI device");
 		return;
 	}
-	cmd = d->h->cmdline;
-	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
-		if (!has_word(cmd, want[i]))
-			snprintf(missing + strlen(missing),
-				 sizeof(missing) - strlen(missing), "%s%s",
-				 missing[0] ? " " : "", want[i]);
+	for (size_t i = first; i < ARRAY_SIZE(want); i++) {
+		char *buf = has_word(d->h->cmdline, want[i]) ? have : missing;
+
+		snprintf(buf + strlen(buf), sizeof(missing) - strlen(buf),
+			 "%s%s", buf[0] ? " " : "", want[i]);
+	}
 	if (!missing[0]) {
-		doctor_report(d, c, DOCTOR_OK, NULL, "has %s iommu=pt",
-			      iommu_option(d));
+		doctor_report(d, c, DOCTOR_OK, NULL, "has %s", have);
 		return;
 	}
-	fix = xasprintf("add %s to GRUB_CMDLINE_LINUX in /etc/default/grub, "
-			"run update-grub\nand reboot (iommu=pt: host devices "
-			"skip IOMMU translation)",
-			missing);
+	how = boot_cmdline_fix(missing);
+	/* what iommu=pt is for, only while it is missing */
+	fix = xasprintf("%s%s", how,
+			has_word(missing, "iommu=pt")
+				? " (iommu=pt: the host's own devices skip "
+				  "IOMMU translation)"
+				: "");
 	doctor_report(d, c, DOCTOR_WARN, fix, "%s missing from /proc/cmdline",
 		      missing);
 }

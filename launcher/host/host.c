@@ -230,17 +230,33 @@ const struct host_hugepool *host_pool_find(const struct host *h, int node,
 	return NULL;
 }
 
-static void host_probe_vendor(struct host *h)
+bool host_cpu_is_amd(void)
 {
 	cleanup_free char *path = hostfs_path("/proc/cpuinfo");
 	cleanup_fclose FILE *f = fopen(path, "re");
 	char line[1024];
 
 	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "vendor_id", 9)) {
-			h->cpu_amd = strstr(line, "AuthenticAMD") != NULL;
-			return;
-		}
+		if (!strncmp(line, "vendor_id", 9))
+			return strstr(line, "AuthenticAMD") != NULL;
+	return false;
+}
+
+bool host_cpu_is_vm(void)
+{
+	cleanup_free char *path = hostfs_path("/proc/cpuinfo");
+	cleanup_fclose FILE *f = fopen(path, "re");
+	char line[8192];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5))
+			return strstr(line, " hypervisor") != NULL;
+	return false;
+}
+
+static void host_probe_vendor(struct host *h)
+{
+	h->cpu_amd = host_cpu_is_amd();
 }
 
 /* The unified hierarchy is mounted at /sys/fs/cgroup (not the hybrid

@@ -27,7 +27,8 @@ const char *hostfs_root(void);
 /* Path of a host file: "/sys/bus/pci" becomes ROOT/sys/bus/pci. Only
  * paths under /sys, /proc, /dev, /run and /etc are the host's own kernel
  * and runtime interfaces and are rooted; any other path (a disk image, a
- * romfile, a state folder the user names) is returned unchanged. The
+ * romfile, a state folder the user names) is returned unchanged; /boot
+ * and /efi (the boot loader's files) are rooted too. The
  * result is malloc'd. */
 char *hostfs_path(const char *abs);
 bool hostfs_is_host_path(const char *abs);
@@ -130,6 +131,28 @@ struct host_qemu {
 	 * asked or not told */
 	struct strv machines;
 };
+
+/* boot.c: the boot loader that holds this host's kernel command line. */
+enum boot_loader {
+	BOOT_GRUB,	   /* /etc/default/grub */
+	BOOT_SYSTEMD_BOOT, /* /etc/kernel/cmdline, /boot/loader/ */
+	BOOT_REFIND,	   /* /boot/refind_linux.conf */
+	BOOT_NIXOS,	   /* boot.kernelParams in configuration.nix */
+	BOOT_UNKNOWN,
+};
+enum boot_loader boot_loader_detect(void);
+const char *boot_loader_name(enum boot_loader b);
+/* How to add opts ("iommu=pt") to the kernel command line on this host:
+ * the file and the command that applies it (malloc'd). */
+char *boot_cmdline_fix(const char *opts);
+/* How to turn the IOMMU on: the firmware, and the options this vendor
+ * wants (Intel: intel_iommu=on iommu=pt; AMD: iommu=pt, as the AMD IOMMU
+ * is on by default), malloc'd. */
+char *boot_iommu_fix(bool amd);
+/* Whether /proc/cpuinfo names an AMD CPU; whether its flags say this
+ * host is itself a virtual machine ("hypervisor"). */
+bool host_cpu_is_amd(void);
+bool host_cpu_is_vm(void);
 
 /* kvm.c: KVM as QEMU will use it. */
 enum kvm_state {

@@ -386,7 +386,7 @@ static int reserve_fail(const struct pool *pl, long nr0, long got,
 	char node_meminfo[96], buf[4096], v[32];
 	long node_free = -1, avail = -1;
 	struct vr_error scratch;
-	cleanup_free char *msg = NULL;
+	cleanup_free char *msg = NULL, *opts = NULL, *how = NULL;
 
 	snprintf(v, sizeof(v), "%ld", nr0);
 	if (host_write(pl->nr, v, err))
@@ -404,7 +404,10 @@ static int reserve_fail(const struct pool *pl, long nr0, long got,
 		avail = host_meminfo_kb(buf, "MemAvailable");
 	msg = hugepages_short_message(pl->node, pl->size_kb, pl->need, got,
 				      node_free, avail);
-	return vr_errorx(err, ENOMEM, "%s", msg);
+	opts = xasprintf("hugepagesz=%s hugepages=%ld",
+			 pl->size_kb == 2048 ? "2M" : "1G", pl->need);
+	how = boot_cmdline_fix(opts);
+	return vr_errorx(err, ENOMEM, "%s; on this host: %s", msg, how);
 }
 
 /* Ask the kernel for more contiguous memory; failures are not fatal (a
