@@ -208,4 +208,19 @@ check "  ... saying it timed out and how to give the device back" grep -qF \
 	"unbind 0000:08:00.0 from nvidia did not finish within 1 s: nothing vmrun can see holds it (a program may have its memory mapped through a resourceN file; see dmesg); if the driver lets go of it later, the device is left without one (echo 0000:08:00.0 > /sys/bus/pci/drivers_probe gives it back)" \
 	"$TMP/err"
 same_snapshot "  ... host as before" "$TMP/before"
+
+# --- a killed vmrun's half-written journal -------------------------------------
+build b550-gtx1060
+mkdir -p "$ROOT/run/vmrun"
+echo '{"half' >"$ROOT/run/vmrun/tmpvm.json.tmp.4242"
+echo keep >"$ROOT/run/vmrun/othervm.json.tmp.4242"
+check "restore removes NAME.json.tmp.PID" quiet vm restore tmpvm
+check "  ... gone" test ! -e "$ROOT/run/vmrun/tmpvm.json.tmp.4242"
+check "  ... another VM's is left alone" test -e \
+	"$ROOT/run/vmrun/othervm.json.tmp.4242"
+echo '{"half' >"$ROOT/run/vmrun/tmpvm.json.tmp.4243"
+p=$(profile tmpvm '[acpi]\nfake-battery = yes')
+prepared "the next start of the VM" "$p"
+check "  ... removes it too" test ! -e "$ROOT/run/vmrun/tmpvm.json.tmp.4243"
+check "  ... and restore" quiet vm restore tmpvm
 done_testing

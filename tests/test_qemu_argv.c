@@ -912,6 +912,33 @@ static void test_net_tap_injection(void **state)
 			  "\"downscript\":\"no\"}");
 }
 
+/* With /dev/vhost-net, a virtio NIC on a tap gets the kernel's backend;
+ * e1000e and TCG do not use it. */
+static void test_net_vhost(void **state)
+{
+	(void)state;
+	fx->h.vhost_net = true;
+	add_net(0, "t", NET_TAP);
+	fx->net[0].tap = "tap0";
+	add_net(1, "e", NET_TAP);
+	fx->net[1].tap = "tap1";
+	fx->net[1].model = NIC_E1000E;
+	build();
+	expect("-netdev", "{\"type\":\"tap\",\"id\":\"netdev-t\",\"ifname\":"
+			  "\"tap0\",\"script\":\"no\",\"downscript\":"
+			  "\"no\",\"vhost\":true}");
+	expect("-netdev", "{\"type\":\"tap\",\"id\":\"netdev-e\",\"ifname\":"
+			  "\"tap1\",\"script\":\"no\",\"downscript\":"
+			  "\"no\"}");
+	strv_free(&fx->argv);
+	strv_free(&fx->warnings);
+	fx->p.vm.accel = ACCEL_TCG;
+	build();
+	expect("-netdev", "{\"type\":\"tap\",\"id\":\"netdev-t\",\"ifname\":"
+			  "\"tap0\",\"script\":\"no\",\"downscript\":"
+			  "\"no\"}");
+}
+
 static void test_tap_names(void **state)
 {
 	char *s;
@@ -1204,6 +1231,7 @@ int main(void)
 		T(test_disk_format_auto),
 		T(test_nets),
 		T(test_net_tap_injection),
+		T(test_net_vhost),
 		T(test_tap_names),
 		T(test_looking_glass),
 		T(test_rooted_paths),

@@ -135,7 +135,8 @@ int engine_apply(struct plan *plan, struct vr_error *err);
 int engine_undo(struct plan *plan, struct vr_error *err);
 
 /* Undo what a dead vmrun left in /run/vmrun/NAME.json (every op not yet
- * "undone", "applying" ones included). 0 also when there is nothing to
+ * "undone", "applying" ones included), and remove the NAME.json.tmp.PID
+ * files a vmrun killed while writing it leaves. 0 also when there is nothing to
  * undo. Callers hold lock_take(NAME); starting a VM whose journal exists
  * must call this first (vm_prepare does). */
 int engine_restore(const char *name, struct vr_error *err);

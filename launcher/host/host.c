@@ -393,6 +393,7 @@ int host_probe(struct host *h, const char *qemu, unsigned flags,
 	host_probe_cgroup(h);
 	host_probe_dmi(h);
 	host_probe_ovmf(h);
+	h->vhost_net = hostfs_exists("/dev/vhost-net");
 	if (hostfs_read("/proc/cmdline", h->cmdline, sizeof(h->cmdline),
 			&ignored))
 		h->cmdline[0] = '\0';

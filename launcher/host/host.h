@@ -188,6 +188,7 @@ struct host {
 	char *ovmf_code_sb, *ovmf_vars_sb; /* secure-boot pair */
 	struct host_qemu qemu;
 	struct host_kvm kvm;
+	bool vhost_net;	    /* /dev/vhost-net: virtio-net in the kernel */
 	char cmdline[4096]; /* /proc/cmdline */
 	bool cgroup2;	    /* unified hierarchy at /sys/fs/cgroup */
 	/* /sys/class/dmi/id fields for [smbios] mode = host; NULL if absent */

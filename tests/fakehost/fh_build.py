@@ -410,6 +410,8 @@ def build_dev_run(root, host, systemd):
         os.makedirs(os.path.join(root, d), exist_ok=True)
     if host.kvm != "no":
         write(os.path.join(root, "dev/kvm"), "", 0o666)
+        # the vhost_net module comes with KVM hosts' kernels
+        write(os.path.join(root, "dev/vhost-net"), "", 0o600)
     # Host accounts the planner looks up under the root: root alone, so
     # no answer depends on the machine the tests run on.
     write(os.path.join(root, "etc/group"), "root:x:0:\n", 0o644)
