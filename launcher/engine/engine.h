@@ -136,9 +136,9 @@ int engine_undo(struct plan *plan, struct vr_error *err);
 
 /* Undo what a dead vmrun left in /run/vmrun/NAME.json (every op not yet
  * "undone", "applying" ones included), and remove the NAME.json.tmp.PID
- * files a vmrun killed while writing it leaves. 0 also when there is nothing to
- * undo. Callers hold lock_take(NAME); starting a VM whose journal exists
- * must call this first (vm_prepare does). */
+ * files a vmrun killed while writing it leaves. 0 also when there is
+ * nothing to undo. Callers hold lock_take(NAME); starting a VM whose
+ * journal exists must call this first (vm_prepare does). */
 int engine_restore(const char *name, struct vr_error *err);
 
 /* lock.c: one vmrun per VM. */
