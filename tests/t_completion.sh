@@ -35,7 +35,7 @@ check "it registers _vmrun for vmrun" \
 
 export VMRUN_ROOT=$ROOT
 expect_eq "a command or a profile" \
-	"a.ini devices doctor install-desktop prepare restore status stop sub" \
+	"a.ini capture devices doctor install-desktop prepare restore status stop sub" \
 	"$(comp vmrun '')"
 expect_eq "commands by prefix" "status stop" "$(comp vmrun st)"
 expect_eq "stop: running VMs (sockets)" "win11" "$(comp vmrun stop '')"
@@ -53,6 +53,8 @@ expect_eq "stop takes one NAME" "" "$(comp vmrun stop win11 '')"
 expect_eq "stop options" "--force" "$(comp vmrun stop --f)"
 expect_eq "devices options" "--json" "$(comp vmrun devices -)"
 expect_eq "devices takes no argument" "" "$(comp vmrun devices '')"
+expect_eq "capture: a file to write" "a.ini b.txt sub" \
+	"$(comp vmrun capture '')"
 expect_eq "--root: folders" "sub" "$(comp vmrun --root '')"
 unset VMRUN_ROOT
 expect_eq "--root on the line is the host root" "win11" \

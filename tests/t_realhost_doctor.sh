@@ -111,6 +111,18 @@ vm devices >"$TMP/out"
 check "laptop: the MX250's group is ready, not the host's display" \
 	grep -qxF "IOMMU group 6: ready to pass through alone" "$TMP/out"
 
+# The real cloud machine: a profile using its GPU is refused, clearly.
+build cloud-h200
+p=$(profile h200 '[pci.gpu]\nhost = 00:06.0')
+dry_refused "cloud: passing the H200 without an IOMMU" \
+	"$p:5: [pci.gpu] host = 0000:00:06.0 has no IOMMU group: this host's IOMMU is off, and without it no device can be passed through (\`vmrun doctor\` says how to turn it on)" \
+	"$p"
+vm doctor "$p" >"$TMP/doc" 2>&1
+expect_eq "  ... doctor: the profile cannot start" 1 $?
+check "  ... doctor: the device line says it is in no IOMMU group" grep -qxF \
+	"FAIL  device: [pci.gpu] 0000:00:06.0 Device 10de:2335: in no IOMMU group" \
+	"$TMP/doc"
+
 # --- Hyper-V enlightenments this KVM offers ------------------------------------
 build cloud-h200
 doctor_line "cloud: doctor names what KVM lacks of the default list" \

@@ -104,6 +104,7 @@ struct host_pci {
 	bool boot_vga;
 	bool is_bridge;	       /* header type 1 (PCI-to-PCI) or class 0x0604 */
 	char name[256];	       /* "Vendor Device" from libpci's ID database */
+	char device_name[256]; /* the device's own, "" when it has none */
 	char class_name[128];  /* "VGA compatible controller", the same */
 	char reset_method[64]; /* sysfs reset_method ("flr bus"), "" if none */
 	/* what the host runs on through it (critical.c): "/ (ext4 on
@@ -224,6 +225,8 @@ const struct host_pci *host_pci_find(const struct host *h,
 				     const struct pci_addr *a);
 /* Enumerate PCI functions with libpci (sysfs under the host root). */
 int host_pci_scan(struct host *h, unsigned flags, struct vr_error *err);
+/* Whether the host has a PCI ID database for names (pci.ids). */
+bool host_pci_ids_present(void);
 /* Parse `qemu -version` output ("QEMU emulator version 7.2.22 ...") into
  * q's version numbers. 0, or -EINVAL when it is not there. */
 int host_qemu_parse_version(const char *out, struct host_qemu *q);

@@ -275,6 +275,7 @@ def mounts(host):
 def build_proc(root, host):
     p = os.path.join(root, "proc")
     write(os.path.join(p, "cmdline"), host.cmdline + "\n", 0o444)
+    write(os.path.join(p, "sys/kernel/hostname"), host.name + "\n")
     write(os.path.join(p, "cpuinfo"), cpuinfo(host), 0o444)
     write(os.path.join(p, "mounts"), mounts(host), 0o444)
     os.makedirs(os.path.join(p, "self"), exist_ok=True)

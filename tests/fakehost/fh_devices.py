@@ -150,6 +150,11 @@ def build_nets(root, host):
         link(os.path.join(cls, name), d)
         if master:
             br = os.path.join(root, "sys/devices/virtual/net", master)
+            if not os.path.isdir(br):  # a bridge besides br0
+                write(os.path.join(br, "operstate"), "up\n", 0o444)
+                os.makedirs(os.path.join(br, "bridge"), exist_ok=True)
+                os.makedirs(os.path.join(br, "brif"), exist_ok=True)
+                link(os.path.join(cls, master), br)
             link(os.path.join(d, "master"), br)
             link(os.path.join(br, "brif", name), d)
     head = ("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\t"

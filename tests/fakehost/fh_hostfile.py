@@ -529,14 +529,12 @@ class Parser:
             if bdf not in bdfs:
                 self.fail("net %s: pci=%s is no pci line of this fixture"
                           % (name, bdf), line)
-            if master and master != "br0":
-                self.fail("net %s: master=%s: the fake host's only bridge "
-                          "is br0" % (name, master), line)
         for name, bdf, line in h.consoles:
             if bdf not in bdfs:
                 self.fail("console %s: pci=%s is no pci line of this "
                           "fixture" % (name, bdf), line)
-        ifaces = {n[0] for n in h.nets} | {"br0"}
+        ifaces = {n[0] for n in h.nets} | {n[2] for n in h.nets if n[2]} | \
+            {"br0"}
         if h.route and h.route not in ifaces:
             self.fail("default-route %s: no such interface (net lines: %s)"
                       % (h.route, ", ".join(sorted(ifaces))),
