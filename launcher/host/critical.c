@@ -89,15 +89,20 @@ static void block_need(struct host *h, const char *name, const char *text,
 }
 
 /* The name in /sys/class/block of a device given by number ("259:2") or
- * by path (/dev/nvme0n1p2, /dev/mapper/vg-root); NULL when unknown. */
-static char *block_by_dev(const char *devnum)
+ * by path (/dev/nvme0n1p2, /dev/mapper/vg-root); NULL when unknown. The
+ * numbers are read once per scan: hosts with many loop devices (snaps)
+ * have many mounts of them. */
+struct blocks {
+	struct strv names, nums;
+};
+
+static void blocks_read(struct blocks *bl)
 {
 	cleanup_free char *dir = hostfs_path("/sys/class/block");
 	struct dirent *de;
 	DIR *d = opendir(dir);
-	char *found = NULL;
 
-	while (!found && d && (de = readdir(d))) {
+	while (d && (de = readdir(d))) {
 		cleanup_free char *abs = NULL;
 		char v[32];
 		struct vr_error ignored;
@@ -105,13 +110,21 @@ static char *block_by_dev(const char *devnum)
 		if (de->d_name[0] == '.')
 			continue;
 		abs = xasprintf("/sys/class/block/%s/dev", de->d_name);
-		if (!hostfs_read(abs, v, sizeof(v), &ignored) &&
-		    !strcmp(v, devnum))
-			found = xstrdup(de->d_name);
+		if (hostfs_read(abs, v, sizeof(v), &ignored))
+			continue;
+		strv_add(&bl->names, de->d_name);
+		strv_add(&bl->nums, v);
 	}
 	if (d)
 		closedir(d);
-	return found;
+}
+
+static char *block_by_dev(const struct blocks *bl, const char *devnum)
+{
+	for (size_t i = 0; i < bl->nums.n; i++)
+		if (!strcmp(bl->nums.v[i], devnum))
+			return xstrdup(bl->names.v[i]);
+	return NULL;
 }
 
 static char *block_by_path(const char *src)
@@ -152,7 +165,7 @@ static char *block_by_path(const char *src)
 /* /proc/self/mountinfo: "ID PARENT MAJ:MIN ROOT MOUNT OPTS... - TYPE SRC
  * SUPER". File systems of block devices have a real major; btrfs and the
  * like show 0:N, and are found by their source instead. */
-static void mounts_scan(struct host *h)
+static void mounts_scan(struct host *h, const struct blocks *bl)
 {
 	cleanup_free char *path = hostfs_path("/proc/self/mountinfo");
 	cleanup_fclose FILE *f = fopen(path, "re");
@@ -166,7 +179,7 @@ static void mounts_scan(struct host *h)
 		    sscanf(line, "%*s %*s %31s %*s %1023s", devnum, mnt) != 2 ||
 		    sscanf(dash + 3, "%63s %1023s", type, src) != 2)
 			continue;
-		name = strncmp(devnum, "0:", 2) ? block_by_dev(devnum)
+		name = strncmp(devnum, "0:", 2) ? block_by_dev(bl, devnum)
 						: block_by_path(src);
 		if (!name)
 			continue;
@@ -284,9 +297,14 @@ static void consoles_scan(struct host *h)
 
 void critical_scan(struct host *h)
 {
+	struct blocks bl = {0};
+
 	if (!h->npci)
 		return;
-	mounts_scan(h);
+	blocks_read(&bl);
+	mounts_scan(h, &bl);
+	strv_free(&bl.names);
+	strv_free(&bl.nums);
 	swaps_scan(h);
 	routes_scan(h);
 	consoles_scan(h);

@@ -249,6 +249,25 @@ static void write_child(const char *abs, const char *value, int fd)
 	_exit(n == (ssize_t)sizeof(e) ? 0 : 1);
 }
 
+/* Read len bytes (fewer at end of file); the count, or -1. */
+static ssize_t read_whole(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 /* Reap a child that was told to die, without waiting on one the kernel
  * still holds in a write (it cannot die before the write returns). */
 static void reap_soon(pid_t pid)
@@ -290,7 +309,7 @@ int host_write_timeout(const char *abs, const char *value, long timeout_ms,
 		r = poll(&pfd, 1,
 			 timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms);
 	while (r < 0 && errno == EINTR);
-	n = r > 0 ? read(fds[0], &child, sizeof(child)) : -1;
+	n = r > 0 ? read_whole(fds[0], &child, sizeof(child)) : -1;
 	close(fds[0]);
 	if (n == (ssize_t)sizeof(child)) {
 		waitpid(pid, NULL, 0);
