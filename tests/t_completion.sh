@@ -42,7 +42,7 @@ check "it registers _vmrun for vmrun" \
 
 export VMRUN_ROOT=$ROOT
 expect_eq "a command or a profile" \
-	"a.ini devices doctor import install-desktop new prepare restore status stop sub" \
+	"a.ini capture devices doctor import install-desktop new prepare restore status stop sub" \
 	"$(comp vmrun '')"
 expect_eq "commands by prefix" "status stop" "$(comp vmrun st)"
 expect_eq "stop: running VMs (sockets)" "win11" "$(comp vmrun stop '')"
@@ -60,6 +60,8 @@ expect_eq "stop takes one NAME" "" "$(comp vmrun stop win11 '')"
 expect_eq "stop options" "--force" "$(comp vmrun stop --f)"
 expect_eq "devices options" "--json" "$(comp vmrun devices -)"
 expect_eq "devices takes no argument" "" "$(comp vmrun devices '')"
+expect_eq "capture: a file to write" "a.ini b.txt sub win10.xml" \
+	"$(comp vmrun capture '')"
 expect_eq "--root: folders" "sub" "$(comp vmrun --root '')"
 expect_eq "new options" "--gpu --looking-glass --memory --out --vcpus" \
 	"$(comp vmrun new win11 -)"

@@ -113,14 +113,14 @@ check "pinning without isolate plans no host change" grep -q '^#   (none)' \
 
 # --- refusals --------------------------------------------------------------
 refused "CPU the host lacks" \
-	"vmrun: [cpu] vcpu-pin names CPU 16, but this host has CPUs 0-15" \
+	"vmrun: $TMP/bad.ini:11: [cpu] vcpu-pin names CPU 16, but this host has CPUs 0-15" \
 	"$(profile bad 'cores = 4\nvcpu-pin = 13-16')"
 refused "emulator CPU the host lacks" \
-	"vmrun: [cpu] emulator-pin names CPU 99, but this host has CPUs 0-15" \
+	"vmrun: $TMP/bad.ini:12: [cpu] emulator-pin names CPU 99, but this host has CPUs 0-15" \
 	"$(profile bad 'cores = 4\nvcpu-pin = 2-5\nemulator-pin = 99')"
 build "$DUAL" || exit 1
 refused "cgroup v1 host" \
-	"vmrun: [cpu] isolate = yes needs the unified cgroup hierarchy (cgroup v2), but this host runs cpuset on cgroup v1: boot with systemd.unified_cgroup_hierarchy=1 or set isolate = no" \
+	"vmrun: $TMP/v1.ini:13: [cpu] isolate = yes needs the unified cgroup hierarchy (cgroup v2), but this host runs cpuset on cgroup v1: boot with systemd.unified_cgroup_hierarchy=1 or set isolate = no" \
 	"$(profile v1 "$ISO")"
 
 # --- killed after each op: restore gives the host back -------------------

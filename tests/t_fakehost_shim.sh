@@ -353,6 +353,58 @@ else
 	not_ok "fakehost build of a hybrid host"
 fi
 
+# --- /dev/kvm and the holders of device nodes -------------------------------
+cat >"$TMP/kvm.py" <<'EOF'
+import errno, fcntl, os, struct, sys
+fd = os.open(sys.argv[1] + "/dev/kvm", os.O_RDWR)
+out = [str(fcntl.ioctl(fd, 0xAE00)), str(fcntl.ioctl(fd, 0xAE03, 191))]
+try:
+    vm = fcntl.ioctl(fd, 0xAE01, 0)
+    os.close(vm)
+    out.append("vm")
+except OSError as e:
+    out.append(errno.errorcode[e.errno])
+buf = bytearray(struct.pack("II", 2, 0) + bytes(40 * 2))
+try:
+    fcntl.ioctl(fd, 0xC008AEC1, buf)
+except OSError as e:
+    out.append(errno.errorcode[e.errno])
+buf = bytearray(struct.pack("II", 16, 0) + bytes(40 * 16))
+fcntl.ioctl(fd, 0xC008AEC1, buf)
+n = struct.unpack_from("I", buf)[0]
+for i in range(n):
+    f, _, _, a, b, c, d = struct.unpack_from("IIIIIII", buf, 8 + 40 * i)
+    if f == 0x40000003:
+        out.append("%x:%x:%x" % (f, a, d))
+print(" ".join(out))
+EOF
+CL=$TMP/cloud
+"$FAKEHOST" build "$TOP/tests/fixtures/hosts/cloud-h200.host" "$CL" >&2
+expect_eq "kvm: API 12, the system Hyper-V CPUID, a VM, E2BIG, the leaves" \
+	"12 1 vm E2BIG 40000003:8a1:100" \
+	"$(FAKEHOST_ROOT=$CL LD_PRELOAD=$SO "$PY" "$TMP/kvm.py" "$CL")"
+sed -i 's/^vm ok/vm EBUSY/' "$CL/.fakehost/kvm"
+expect_eq "kvm: a VM cannot be created (EBUSY)" EBUSY \
+	"$(FAKEHOST_ROOT=$CL LD_PRELOAD=$SO "$PY" "$TMP/kvm.py" "$CL" | cut -d' ' -f3)"
+
+XR=$TMP/x570
+"$FAKEHOST" build "$TOP/tests/fixtures/hosts/x570-rtx3080-rx580.host" "$XR" >&2
+XD=$XR/sys/bus/pci/drivers
+xw() { FAKEHOST_ROOT=$XR LD_PRELOAD=$SO "$PY" "$TMP/op.py" write "$@"; }
+expect_eq "unbind of a held function waits, then EBUSY (pipewire)" \
+	"EBUSY snd_hda_intel" \
+	"$(FAKEHOST_UNBIND_WAIT_S=1 xw "$XD/snd_hda_intel/unbind" 0000:08:00.1) $(lnk "$XR/sys/bus/pci/devices/0000:08:00.1/driver")"
+expect_eq "an unheld function of the same driver unbinds at once" \
+	"ok -" "$(xw "$XD/snd_hda_intel/unbind" 0000:07:00.1) $(lnk "$XR/sys/bus/pci/devices/0000:07:00.1/driver")"
+start=$SECONDS
+(sleep 1 && rm -r "$XR/proc/2211") &
+expect_eq "the unbind completes once the holder is gone" "ok -" \
+	"$(xw "$XD/snd_hda_intel/unbind" 0000:08:00.1) $(lnk "$XR/sys/bus/pci/devices/0000:08:00.1/driver")"
+wait
+check "  ... and waited for it" test $((SECONDS - start)) -ge 1
+expect_eq "nvidia: held through /dev/nvidia0 (nvidia-persistenced)" EBUSY \
+	"$(FAKEHOST_UNBIND_WAIT_S=0 xw "$XD/nvidia/unbind" 0000:08:00.0)"
+
 # --- every fixture: each bound function to vfio-pci and back ---------------
 cat >"$TMP/cycle.py" <<'EOF'
 import os, sys
@@ -378,8 +430,10 @@ for bdf in sorted(os.listdir(pci + "/devices")):
     w(d + "driver_override", "vfio-pci")
     w(d + "driver/unbind", bdf)
     w(pci + "/drivers_probe", bdf)
-    group = os.path.basename(os.readlink(d + "iommu_group"))
-    if drv(bdf) != "vfio-pci" or not os.path.exists(root + "/dev/vfio/" + group):
+    group = os.path.basename(os.readlink(d + "iommu_group")) \
+        if os.path.lexists(d + "iommu_group") else None
+    if drv(bdf) != "vfio-pci" or (
+            group and not os.path.exists(root + "/dev/vfio/" + group)):
         bad.append(bdf + ":to-vfio-pci")
     w(d + "driver_override", "\n")
     w(d + "driver/unbind", bdf)
@@ -388,13 +442,16 @@ for bdf in sorted(os.listdir(pci + "/devices")):
         bad.append(bdf + ":back-to-" + native)
 print(" ".join(bad) or "ok")
 EOF
-for fx in "$FIXTURES"/*.host; do
+for fx in "$FIXTURES"/*.host "$TOP"/tests/fixtures/hosts/*.host; do
 	name=$(basename "$fx" .host)
-	FR=$TMP/$name
+	FR=$TMP/fx-$name
+	[ -e "$FR" ] && continue
 	if ! "$FAKEHOST" build "$fx" "$FR" >&2; then
 		not_ok "$name: fakehost build"
 		continue
 	fi
+	# nothing holds the devices (an unbind would wait for the holder)
+	rm -rf "$FR"/proc/[0-9]*
 	before=$("$FAKEHOST" snapshot "$FR")
 	VD=$FR/sys/bus/pci/drivers/vfio-pci
 	loaded=$([ -d "$VD" ] && echo yes || echo no)

@@ -24,6 +24,13 @@ for ini in "$GOLDEN"/*.ini; do
 		sed 's/^/#   /' "$TMP/build.log"
 		continue
 	fi
+	# the host devices the profile names (evdev, kvmfr) exist on it
+	{
+		sed -n 's/^\(evdev\|device\) *= *\(\/dev\/[^ ]*\)$/\2/p' "$ini"
+		grep -q '^type *= *passthrough' "$ini" && echo /dev/tpm0
+	} | while read -r dev; do
+			mkdir -p "$(dirname "$root$dev")" && : >"$root$dev"
+		done
 	for kind in argv dry-run; do
 		want=$GOLDEN/$name.$kind
 		if ! "$VMRUN" --trust --root "$root" \

@@ -80,7 +80,7 @@ fi
 stage node0.free_kb=1G node0.movable_kb=8G node0.cache_kb=0
 p=$(profile nocompact 4G 2M '' '[host]\ncompact-memory = no')
 refused "compact-memory = no: short" \
-	"vmrun: reserve 2048 x 2 MiB hugepages (4 GiB) on NUMA node 0: could not reserve 2048 x 2 MiB hugepages on node 0: got 512 (free memory on the node 9 GiB, MemAvailable 9 GiB); close programs or reserve them at boot (hugepagesz=2M hugepages=2048 on the kernel command line)
+	"vmrun: reserve 2048 x 2 MiB hugepages (4 GiB) on NUMA node 0: could not reserve 2048 x 2 MiB hugepages on node 0: got 512 (free memory on the node 9 GiB, MemAvailable 9 GiB); close programs or reserve them at boot (hugepagesz=2M hugepages=2048 on the kernel command line); on this host: add hugepagesz=2M hugepages=2048 to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub (grub2-mkconfig -o /boot/grub2/grub.cfg on Fedora) and reboot
 the host was put back as it was" \
 	"$p"
 check "compact-memory = no: nothing compacted" test "$(cat "$ROOT/.fakehost/node0/movable_kb")" = 8388608
@@ -91,7 +91,7 @@ p=$(profile hp4 4G 2M)
 refused "short after compaction and dropped caches" \
 	"vmrun: only 512 of 2048 hugepages free on node 0: compacting memory and trying again
 vmrun: only 1024 of 2048 hugepages free on node 0: dropping caches and trying again
-vmrun: reserve 2048 x 2 MiB hugepages (4 GiB) on NUMA node 0: could not reserve 2048 x 2 MiB hugepages on node 0: got 1536 (free memory on the node 3 GiB, MemAvailable 3 GiB); close programs or reserve them at boot (hugepagesz=2M hugepages=2048 on the kernel command line)
+vmrun: reserve 2048 x 2 MiB hugepages (4 GiB) on NUMA node 0: could not reserve 2048 x 2 MiB hugepages on node 0: got 1536 (free memory on the node 3 GiB, MemAvailable 3 GiB); close programs or reserve them at boot (hugepagesz=2M hugepages=2048 on the kernel command line); on this host: add hugepagesz=2M hugepages=2048 to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub (grub2-mkconfig -o /boot/grub2/grub.cfg on Fedora) and reboot
 the host was put back as it was" \
 	"$p"
 check "short: no journal left" test ! -e "$ROOT/run/vmrun/hp4.json"
@@ -118,10 +118,10 @@ fi
 # --- refused at plan time ------------------------------------------------
 build "$B550"
 refused "more than the node holds" \
-	"vmrun: [vm] memory = 40 GiB does not fit in NUMA node 0, which has 32 GiB in all: lower memory or choose another [memory] numa-node" \
+	"vmrun: $TMP/big.ini:3: [vm] memory = 40 GiB does not fit in NUMA node 0, which has 32 GiB in all: lower memory or choose another [memory] numa-node" \
 	"$(profile big 40G 2M)"
 refused "no such node" \
-	"vmrun: [memory] numa-node = 1: this host has no NUMA node 1 (its nodes: 0)" \
+	"vmrun: $TMP/node1.ini:12: [memory] numa-node = 1: this host has no NUMA node 1 (its nodes: 0)" \
 	"$(profile node1 2G 2M 'numa-node = 1')"
 refused "memory not a whole number of 1G pages" \
 	"vmrun: $TMP/odd.ini:3: [vm] memory = 1536M is not a multiple of the 1G huge page size ([memory] hugepages = 1G)" \
@@ -131,7 +131,7 @@ build "$IVY"
 rm -rf "$ROOT"/sys/kernel/mm/hugepages/hugepages-1048576kB \
 	"$ROOT"/sys/devices/system/node/node*/hugepages/hugepages-1048576kB
 refused "no 1G pool" \
-	"vmrun: 1G hugepages are not available on this host: boot with hugepagesz=1G or use hugepages = 2M" \
+	"vmrun: $TMP/gig.ini:11: 1G hugepages are not available on this host: boot with hugepagesz=1G or use hugepages = 2M" \
 	"$(profile gig 2G 1G)"
 
 # --- 1 GiB pages: a hugetlbfs of that size mounted, then removed ---------

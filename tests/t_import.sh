@@ -51,12 +51,29 @@ header() {
 	sed -n '/^; - /,/^$/{s/^; - / /;s/^;   / /;p}' "$1" | tr -d '\n'
 }
 
+# host_has_devices INI: the fake host at ROOT gets the input devices and
+# the kvmfr device the imported profile names, as the machine the domain
+# came from has them (planning refuses a profile naming absent ones).
+host_has_devices() {
+	local dev
+	for dev in $(sed -n 's/^evdev = //p' "$1"); do
+		mkdir -p "$ROOT$(dirname "$dev")"
+		: >"$ROOT$dev"
+	done
+	if grep -q '^device = /dev/kvmfr0' "$1"; then
+		: >"$ROOT/dev/kvmfr0"
+		mkdir -p "$ROOT/sys/module/kvmfr/parameters"
+		echo 128 >"$ROOT/sys/module/kvmfr/parameters/static_size_mb"
+	fi
+}
+
 # compare NAME FIXTURE: argv of the imported profile against libvirt's.
 compare() {
 	local name=$1 fx=$2 host nodes feature verdict detail want
 	host=$(fixture "$fx") || { not_ok "$name: no fixture $fx"; return; }
 	ROOT=$TMP/root-$name
 	"$FAKEHOST" build "$host" "$ROOT" >/dev/null
+	host_has_devices "$TMP/$name.ini"
 	nodes=$(ls -d "$ROOT"/sys/devices/system/node/node* | wc -l)
 	# --trust: an import keeps libvirt's NVRAM and TPM paths, which
 	# belong to libvirt's QEMU user where libvirt is installed

@@ -39,12 +39,17 @@ SSDT="ssdt,file=/etc/shadow.aml"
 DISK="disk,file.filename=/etc/shadow,readonly=off.img"
 CD="cd \"x\" 'y' -device foo.iso"
 for f in "$ROM" "$SSDT" "$DISK"; do mkdir -p "$(dirname "$W/$f")"; done
-printf '\x55\xaa\x10' >"$W/$ROM"
+printf '\x55\xaa\x01' >"$W/$ROM"
+truncate -s 512 "$W/$ROM"
 make_ssdt "$W/$SSDT"
 truncate -s 1M "$W/$DISK"
 truncate -s 1M "$W/$CD"
 LG="/dev/shm/lg,share=off,size=1 -object x"
 EVDEV="/dev/input/by-id/kbd,evdev=/dev/mem \"x\""
+# the input devices the profiles name exist on the host
+for ev in "$EVDEV" /dev/input/by-id/kbd; do
+	mkdir -p "$(dirname "$ROOT$ev")" && : >"$ROOT$ev"
+done
 
 # profile FILE WEIRD|CLEAN: the injection profile, or its twin with plain
 # strings in the same places (the same options must come out of both).
@@ -79,7 +84,7 @@ model = max
 cores = 1
 
 [hyperv]
-enlightenments = none
+enlightenments = relaxed
 vendor-id = a=b c!d
 
 [smbios]
@@ -212,7 +217,8 @@ for t, kv in sm.items():
        [('type', str(t))] + kv,
        qemu_opts(next((g for g in got if g.startswith('type=%d,' % t)), '')))
 
-eq('-cpu carries hv-vendor-id as one property', ['max,hv-vendor-id=a=b c!d'],
+eq('-cpu carries hv-vendor-id as one property',
+   ['max,hv-relaxed=on,hv-vendor-id=a=b c!d'],
    values('-cpu'))
 
 o = json_with('-blockdev', 'node-name', 'pflash1-storage')

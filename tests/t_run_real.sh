@@ -394,7 +394,7 @@ restored "vmrun killed + restore"
 
 # --- 7. --detach, status, stop, stop --force --------------------------------
 profile "$TMP/detach.ini" "$TMP/idle.img" 2 "cores = 2
-vcpu-pin = 0,1"
+vcpu-pin = 1,0"
 baseline
 out=$(timeout 90 "$VMRUN" --detach "$TMP/detach.ini" 2>"$TMP/detach.err")
 rc=$?
@@ -405,7 +405,8 @@ check "--detach prints the supervisor's pid" test -n "$DPID"
 check "the detached vmrun runs" kill -0 "${DPID:-0}"
 st=$("$VMRUN" status "$NAME" 2>&1)
 expect_eq "status NAME: running" "$NAME: running" "$(head -n1 <<<"$st" | cut -d, -f1)"
-check "status NAME: pins and pids" grep -q "2 vCPUs on CPUs 0-1" <<<"$st"
+check "status NAME: which vCPU runs on which CPU" grep -q \
+	"2 vCPUs: vCPU 0 on CPU 1, vCPU 1 on CPU 0" <<<"$st"
 check "status (all) lists it" grep -q "^$NAME: running" <<<"$("$VMRUN" status)"
 t0=$SECONDS
 stop_out=$(timeout 60 "$VMRUN" stop "$NAME" 2>&1)

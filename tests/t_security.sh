@@ -126,7 +126,7 @@ profile "$SAFE/u.ini" u "run-as = nosuchuser-$$"
 vm --dry-run "$SAFE/u.ini" >"$TMP/out" 2>&1
 expect_eq "an unknown run-as user is refused at plan time" 1 $?
 has "the message names the user" \
-	"vmrun: [vm] run-as: no user 'nosuchuser-$$' on this host; create it (useradd --system --no-create-home nosuchuser-$$) or name another user" \
+	"vmrun: $SAFE/u.ini:6: [vm] run-as: no user 'nosuchuser-$$' on this host; create it (useradd --system --no-create-home nosuchuser-$$) or name another user" \
 	"$TMP/out"
 
 "$FAKEHOST" set "$ROOT" node0.hugepages-2048kB=1024 >/dev/null

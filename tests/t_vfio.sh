@@ -145,17 +145,20 @@ refuse() {
 }
 
 build ivybridge-gtx970
+p=$(profile rp '[pci.root]\nhost = 00:01.0')
 refuse "root port 00:01.0" ivybridge-gtx970 \
-	"vmrun: [pci.root] host = 0000:00:01.0 is a PCI bridge (class 0604); pass the devices behind it instead" \
-	"$(profile rp '[pci.root]\nhost = 00:01.0')"
+	"vmrun: $p:6: [pci.root] host = 0000:00:01.0 is a PCI bridge (class 0604); pass the devices behind it instead" \
+	"$p"
+p=$(profile miss '[pci.gpu]\nhost = 0b:00.0')
 refuse "missing 0b:00.0" ivybridge-gtx970 \
-	"vmrun: [pci.gpu] host = 0000:0b:00.0: no such PCI device on this host; see \`lspci -D\` or \`vmrun devices\`" \
-	"$(profile miss '[pci.gpu]\nhost = 0b:00.0')"
+	"vmrun: $p:6: [pci.gpu] host = 0000:0b:00.0: no such PCI device on this host; see \`lspci -D\` or \`vmrun devices\`" \
+	"$p"
 
 build b550-gtx1060
+p=$(profile rx '[pci.gpu]\nhost = 04:00.0\n[pci.audio]\nhost = 04:00.1')
 group15=$(
-	cat <<'MSG'
-vmrun: [pci.gpu] host = 0000:04:00.0: IOMMU group 15 also holds 5 devices the host is using, and a group can only go to a guest whole. The group:
+	cat <<MSG
+vmrun: $p:6: [pci.gpu] host = 0000:04:00.0: IOMMU group 15 also holds 5 devices the host is using, and a group can only go to a guest whole. The group:
   0000:02:00.0 Advanced Micro Devices, Inc. [AMD] AMD USB controller (driver xhci_hcd)
   0000:02:00.1 Advanced Micro Devices, Inc. [AMD] AMD SATA controller (driver ahci)
   0000:02:00.2 Advanced Micro Devices, Inc. [AMD] AMD PCI bridge (bridge, stays with the host)
@@ -171,8 +174,7 @@ vmrun: [pci.gpu] host = 0000:04:00.0: IOMMU group 15 also holds 5 devices the ho
   Either pass all of them through (a [pci.NAME] section each), move the card to a slot with its own IOMMU group, or run a kernel with the ACS override patch (pcie_acs_override=downstream,multifunction), which splits the group but lets its devices reach each other's memory behind the IOMMU's back
 MSG
 )
-refuse "RX 550 in group 15" b550-gtx1060 "$group15" \
-	"$(profile rx '[pci.gpu]\nhost = 04:00.0\n[pci.audio]\nhost = 04:00.1')"
+refuse "RX 550 in group 15" b550-gtx1060 "$group15" "$p"
 
 # A device of the group held by another running vmrun (on vfio-pci, as
 # that vmrun left it).

@@ -30,13 +30,37 @@ static void test_header(void **state)
 	assert_memory_equal(t, "SSDT", 4);
 	assert_int_equal(le32(t + 4), len);
 	assert_int_equal(t[8], 2);
-	assert_memory_equal(t + 10, "VMRUN ", 6);
-	assert_memory_equal(t + 16, "BATTERY ", 8);
+	/* what real firmware tables carry, not vmrun's name */
+	assert_memory_equal(t + 10, "ALASKA", 6);
+	assert_memory_equal(t + 16, "A M I   ", 8);
 	assert_int_equal(le32(t + 24), 1);
-	assert_memory_equal(t + 28, "VMRN", 4);
+	assert_memory_equal(t + 28, "INTL", 4);
+	assert_int_equal(le32(t + 32), 0x20200925);
 	for (size_t i = 0; i < len; i++)
 		sum = (uint8_t)(sum + t[i]);
 	assert_int_equal(sum, 0);
+	free(t);
+}
+
+/* Anti-VM and anti-cheat checks read the OEM strings of the tables and
+ * the battery's: none may name vmrun or a virtual machine. */
+static void test_neutral_strings(void **state)
+{
+	static const char *const vm_words[] = {
+		"vmrun", "vmrn", "qemu", "bochs", "vbox", "virtual", "kvm"};
+	size_t len = 0;
+	uint8_t *t = acpi_battery_ssdt(&len);
+	char *lower = xcalloc(len + 1, 1);
+
+	(void)state;
+	for (size_t i = 0; i < len; i++)
+		lower[i] = (char)(t[i] >= 'A' && t[i] <= 'Z' ? t[i] + 32
+				  : t[i]		     ? t[i]
+							     : ' ');
+	for (size_t i = 0; i < ARRAY_SIZE(vm_words); i++)
+		if (strstr(lower, vm_words[i]))
+			fail_msg("the SSDT carries '%s'", vm_words[i]);
+	free(lower);
 	free(t);
 }
 
@@ -123,7 +147,7 @@ static char *slurp(const char *path)
 static void test_iasl_roundtrip(void **state)
 {
 	static const char *const want[] = {
-		("DefinitionBlock (\"\", \"SSDT\", 2, \"VMRUN \", \"BATTERY "
+		("DefinitionBlock (\"\", \"SSDT\", 2, \"ALASKA\", \"A M I   "
 		 "\", "
 		 "0x00000001)"),
 		"Scope (\\_SB)",
@@ -205,6 +229,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header),
+		cmocka_unit_test(test_neutral_strings),
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_iasl_roundtrip),
 	};

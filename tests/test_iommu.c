@@ -90,13 +90,24 @@ static void test_ready_bridges_platform(void **state)
 		     "bridges only, nothing to pass through");
 	expect_group(&h, 2, IOMMU_PLATFORM,
 		     "host platform devices, they stay with the host");
-	/* the boot GPU and its audio: one device, alone */
-	expect_group(&h, 3, IOMMU_READY, "ready to pass through alone");
+	/* the boot GPU and its audio: one device, alone, but the host's
+	 * display */
+	expect_group(&h, 3, IOMMU_HOST_NEEDS,
+		     "could go alone, but the host runs on it: 0000:01:00.0 "
+		     "(the host's display GPU)");
 	/* a USB controller alone may go too: the host loses it */
 	expect_group(&h, 4, IOMMU_READY, "ready to pass through alone");
 	assert_string_equal(iommu_fn_critical(&h, &h.pci[6]), "USB controller");
 	assert_string_equal(iommu_verdict_key(IOMMU_READY), "ready");
 	assert_string_equal(iommu_verdict_key(IOMMU_SHARED), "shared");
+	assert_string_equal(iommu_verdict_key(IOMMU_HOST_NEEDS),
+			    "host-critical");
+	/* the same USB controller, with the host's root disk on it */
+	strv_add(&h.pci[6].needs, "/ (ext4 on /dev/sdb2)");
+	expect_group(&h, 4, IOMMU_HOST_NEEDS,
+		     "could go alone, but the host runs on it: 0000:02:00.0 "
+		     "(USB controller: / (ext4 on /dev/sdb2))");
+	strv_free(&h.pci[6].needs);
 	free(h.pci);
 }
 
@@ -186,7 +197,7 @@ static void test_host_display(void **state)
 	fn(&h, "01:00.1", 0x0403, 1, "snd_hda_intel", 0);
 	assert_ptr_equal(iommu_host_display(&h), &h.pci[0]);
 	/* two GPUs and no boot_vga: no way to tell */
-	fn(&h, "02:00.0", 0x0302, 1, "nvidia", 0);
+	fn(&h, "02:00.0", 0x0300, 1, "nvidia", 0);
 	assert_null(iommu_host_display(&h));
 	h.pci[2].boot_vga = true;
 	assert_ptr_equal(iommu_host_display(&h), &h.pci[2]);
@@ -196,6 +207,13 @@ static void test_host_display(void **state)
 	expect_group(&h, 1, IOMMU_SHARED,
 		     "shared with host-critical devices: 0000:02:00.0 (the "
 		     "host's display GPU)");
+	free(h.pci);
+	/* a 3D controller has no outputs: never the host's display, even
+	 * as the only GPU (a compute card) */
+	memset(&h, 0, sizeof(h));
+	fn(&h, "00:06.0", 0x0302, -1, "nvidia", 0);
+	assert_null(iommu_host_display(&h));
+	assert_null(iommu_fn_critical(&h, &h.pci[0]));
 	free(h.pci);
 }
 

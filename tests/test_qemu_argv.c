@@ -400,6 +400,43 @@ static void test_cpu_tcg(void **state)
 	expect_not("-global", "kvm-pit.lost_tick_policy=delay");
 }
 
+/* A KVM that does not offer vpindex (KVM_GET_SUPPORTED_HV_CPUID): it goes,
+ * and so do synic, stimer and tlbflush, which need it; vapic, which it
+ * offers, stays. With unsupported = refuse, the start is refused. */
+static void test_cpu_kvm_lacks(void **state)
+{
+	static const char *const names[] = {"relaxed", "vapic",	   "vpindex",
+					    "synic",   "stimer",   "tlbflush",
+					    "time",    "spinlocks"};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		fx->hv[i] = (struct hv_feature){(char *)names[i], NULL};
+	fx->hv[7].value = "8191";
+	fx->p.hyperv.features = fx->hv;
+	fx->p.hyperv.nfeatures = ARRAY_SIZE(names);
+	fx->h.kvm.hv_known = true;
+	/* everything but vpindex (eax bit 6) */
+	fx->h.kvm.hv_features_eax = 0x3fff & ~(1u << 6);
+	fx->h.kvm.hv_features_edx = 0xffffffff;
+	fx->h.kvm.hv_recommend_eax = 0xffffffff;
+	build();
+	expect("-cpu", "host,hv-relaxed=on,hv-vapic=on,hv-time=on,"
+		       "hv-spinlocks=8191");
+	expect_warning("this host's KVM does not offer the Hyper-V "
+		       "enlightenments vpindex: left out (and synic,stimer,"
+		       "tlbflush, which need them)");
+	strv_free(&fx->argv);
+	strv_free(&fx->warnings);
+	fx->p.hyperv.unsupported = HV_UNSUPPORTED_REFUSE;
+	build_fails("the profile: [hyperv] enlightenments asks for vpindex, "
+		    "which this host's KVM does not offer "
+		    "(KVM_GET_SUPPORTED_HV_CPUID): QEMU would refuse to start "
+		    "or abort. Remove them (and synic,stimer,tlbflush, which "
+		    "need them), or set [hyperv] unsupported = drop to leave "
+		    "them out with a warning");
+}
+
 static void test_cpu_injection(void **state)
 {
 	(void)state;
@@ -512,7 +549,8 @@ static void test_memory_numa_bad(void **state)
 	(void)state;
 	two_nodes();
 	fx->p.memory.numa_node = 3;
-	build_fails("[memory] numa-node 3: the host has no such NUMA node (it "
+	build_fails("the profile: [memory] numa-node 3: the host has no such "
+		    "NUMA node (it "
 		    "has 2); pick one of its nodes or auto");
 }
 
@@ -984,6 +1022,33 @@ static void test_net_tap_injection(void **state)
 			  "\"downscript\":\"no\"}");
 }
 
+/* With /dev/vhost-net, a virtio NIC on a tap gets the kernel's backend;
+ * e1000e and TCG do not use it. */
+static void test_net_vhost(void **state)
+{
+	(void)state;
+	fx->h.vhost_net = true;
+	add_net(0, "t", NET_TAP);
+	fx->net[0].tap = "tap0";
+	add_net(1, "e", NET_TAP);
+	fx->net[1].tap = "tap1";
+	fx->net[1].model = NIC_E1000E;
+	build();
+	expect("-netdev", "{\"type\":\"tap\",\"id\":\"netdev-t\",\"ifname\":"
+			  "\"tap0\",\"script\":\"no\",\"downscript\":"
+			  "\"no\",\"vhost\":true}");
+	expect("-netdev", "{\"type\":\"tap\",\"id\":\"netdev-e\",\"ifname\":"
+			  "\"tap1\",\"script\":\"no\",\"downscript\":"
+			  "\"no\"}");
+	strv_free(&fx->argv);
+	strv_free(&fx->warnings);
+	fx->p.vm.accel = ACCEL_TCG;
+	build();
+	expect("-netdev", "{\"type\":\"tap\",\"id\":\"netdev-t\",\"ifname\":"
+			  "\"tap0\",\"script\":\"no\",\"downscript\":"
+			  "\"no\"}");
+}
+
 static void test_tap_names(void **state)
 {
 	char *s;
@@ -1250,6 +1315,7 @@ int main(void)
 		T(test_cpu_topology_hide),
 		T(test_cpu_no_topoext),
 		T(test_cpu_tcg),
+		T(test_cpu_kvm_lacks),
 		T(test_cpu_injection),
 		T(test_hv_vendor_injection),
 		T(test_hv_value_injection),
@@ -1278,6 +1344,7 @@ int main(void)
 		T(test_disk_format_auto),
 		T(test_nets),
 		T(test_net_tap_injection),
+		T(test_net_vhost),
 		T(test_tap_names),
 		T(test_looking_glass),
 		T(test_rooted_paths),

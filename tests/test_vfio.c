@@ -381,7 +381,8 @@ static void test_plan_group(void **state)
 	assert_int_equal(vfio_plan(&plan, &p, &h, &err), -EINVAL);
 	assert_string_equal(
 		err.msg,
-		"[pci.gpu] host = 0000:01:00.0: IOMMU group 1 also holds 2 "
+		"the profile: [pci.gpu] host = 0000:01:00.0: IOMMU group 1 "
+		"also holds 2 "
 		"devices the host is using, and a group can only go to a "
 		"guest whole. The group:\n"
 		"  0000:00:01.0 Root Port (bridge, stays with the host)\n"
@@ -428,13 +429,14 @@ static void test_plan_refusals(void **state)
 	/* Every problem at once. */
 	assert_string_equal(
 		err.msg,
-		"[pci.rp] host = 0000:00:01.0 is a PCI bridge (class 0604); "
-		"pass the devices behind it instead\n"
-		"[pci.gone] host = 0000:0b:00.0: no such PCI device on this "
-		"host; see `lspci -D` or `vmrun devices`\n"
-		"[pci.nic] host = 0000:04:00.0 has no IOMMU group: enable the "
-		"IOMMU (intel_iommu=on or amd_iommu=on on the kernel command "
-		"line) and VT-d/AMD-Vi in the firmware");
+		"the profile: [pci.rp] host = 0000:00:01.0 is a PCI bridge "
+		"(class 0604); pass the devices behind it instead\n"
+		"the profile: [pci.gone] host = 0000:0b:00.0: no such PCI "
+		"device on this host; see `lspci -D` or `vmrun devices`\n"
+		"the profile: [pci.nic] host = 0000:04:00.0 has no IOMMU "
+		"group: this host's IOMMU is off, and without it no device "
+		"can be passed through (`vmrun doctor` says how to turn it "
+		"on)");
 	assert_int_equal(plan.nops, 0);
 	free(p.pci);
 	free(h.pci);

@@ -72,6 +72,13 @@ void devices_print(const struct host *h, bool json, FILE *out);
 int cmd_devices(const char *arg, const struct cmd_opts *o,
 		struct vr_error *err);
 
+/* capture.c: `vmrun capture [FILE]`: this host in the host fixture format
+ * (PCI functions, CPUs, nodes, hugepages, the kernel command line,
+ * cgroups, KVM, disks and mounts, interfaces, consoles, device holders),
+ * to FILE or stdout. Reads only. */
+int cmd_capture(const char *file, const struct cmd_opts *o,
+		struct vr_error *err);
+
 /* doctor.c: `vmrun doctor [PROFILE]`: a checklist of what passthrough
  * needs from this host (and from one profile), each failure with its fix. */
 /* Run every check against the host under hostfs_root() and, when profile

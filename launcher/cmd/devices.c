@@ -11,21 +11,17 @@
 static const char legend[] =
 	"Verdicts: \"ready to pass through alone\": the group holds one "
 	"device (a GPU\nand its audio count as one) and can go to a guest as "
-	"it is. \"needs its\nsiblings too\": every function listed must go "
-	"to the same guest (a\n[pci.NAME] section each). \"shared with "
-	"host-critical devices\": the group\nalso holds devices the host "
-	"needs (USB, storage, network, its display);\nuse a card in another "
-	"slot, or the ACS override patch at your own risk.\nBridges always "
-	"stay with the host. Pass a function with [pci.NAME] host =\n"
-	"ADDRESS in a profile; `vmrun doctor PROFILE` checks the result.\n";
-
-static const char no_iommu[] =
-	"No IOMMU groups: the IOMMU is off, so no device can be passed "
-	"through.\nTurn it on: enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in "
-	"the firmware setup,\nadd intel_iommu=on (Intel CPUs) or amd_iommu=on "
-	"(AMD CPUs), and iommu=pt, to\nthe kernel command line (e.g. "
-	"GRUB_CMDLINE_LINUX in /etc/default/grub,\nthen update-grub), and "
-	"reboot. `vmrun doctor` checks the result.\n";
+	"it is. \"could go alone,\nbut the host runs on it\": its disks hold "
+	"mounted file systems or swap, it\ncarries the default route or a "
+	"console, or it is the host's display; vmrun\nrefuses the first "
+	"kinds unless the profile says take-host-critical = yes.\n\"needs "
+	"its siblings too\": every function listed must go to the same "
+	"guest (a\n[pci.NAME] section each). \"shared with host-critical "
+	"devices\": the group\nalso holds devices the host needs (USB, "
+	"storage, network, its display);\nuse a card in another slot, or the "
+	"ACS override patch at your own risk.\nBridges always stay with the "
+	"host. Pass a function with [pci.NAME] host =\nADDRESS in a profile; "
+	"`vmrun doctor PROFILE` checks the result.\n";
 
 static json_object *hex4(unsigned v)
 {
@@ -43,8 +39,12 @@ static json_object *str_or_null(const char *s)
 static json_object *fn_json(const struct host *h, const struct host_pci *d)
 {
 	json_object *o = json_object_new_object();
+	json_object *needs = json_object_new_array();
 	char bdf[16];
 
+	for (size_t i = 0; i < d->needs.n; i++)
+		json_object_array_add(needs,
+				      json_object_new_string(d->needs.v[i]));
 	pci_addr_format(&d->addr, bdf, sizeof(bdf));
 	json_object_object_add(o, "address", json_object_new_string(bdf));
 	json_object_object_add(o, "class", hex4(d->cls));
@@ -67,6 +67,7 @@ static json_object *fn_json(const struct host *h, const struct host_pci *d)
 	json_object_object_add(o, "host_critical",
 			       str_or_null(iommu_fn_critical(h, d)));
 	json_object_object_add(o, "reset_method", str_or_null(d->reset_method));
+	json_object_object_add(o, "host_needs", needs);
 	return o;
 }
 
@@ -142,21 +143,51 @@ static void print_fn_details(FILE *out, const struct host *h,
 			iommu_fn_platform(d) ? "platform" : "host-critical",
 			critical);
 	fputc('\n', out);
+	for (size_t i = 0; i < d->needs.n; i++)
+		fprintf(out, "                the host runs on it: %s\n",
+			d->needs.v[i]);
 }
 
 static void print_fn(FILE *out, const struct host *h, const struct host_pci *d)
 {
-	char bdf[16], cls[8];
+	char bdf[16], cls[8], ids[16];
+	bool numeric;
 
 	pci_addr_format(&d->addr, bdf, sizeof(bdf));
-	/* libpci names an unknown subclass "Base class [1300]" already */
+	/* libpci names an unknown subclass "Base class [1300]" already,
+	 * and without an ID database gives numbers: "Class 0302", "Device
+	 * 10de:2335" */
 	snprintf(cls, sizeof(cls), "[%04x]", d->cls);
-	fprintf(out, "  %s  %s%s%s: %s [%04x:%04x]\n", bdf,
+	snprintf(ids, sizeof(ids), "%04x:%04x", d->vendor, d->device);
+	numeric = !strncmp(d->class_name, "Class ", 6);
+	fprintf(out, "  %s  %s%s%s: %s", bdf,
 		d->class_name[0] ? d->class_name : "Class",
-		strstr(d->class_name, cls) ? "" : " ",
-		strstr(d->class_name, cls) ? "" : cls, d->name, d->vendor,
-		d->device);
+		strstr(d->class_name, cls) || numeric ? "" : " ",
+		strstr(d->class_name, cls) || numeric ? "" : cls, d->name);
+	if (!strstr(d->name, ids))
+		fprintf(out, " [%s]", ids);
+	fputc('\n', out);
 	print_fn_details(out, h, d);
+}
+
+/* text at column col, wrapped at 76, ending the line */
+static void print_wrapped(FILE *out, const char *text, size_t col)
+{
+	for (const char *w = text; *w;) {
+		size_t n = strcspn(w, " ");
+
+		if (col + n > 76 && col) {
+			fputc('\n', out);
+			col = 0;
+		} else if (w != text) {
+			fputc(' ', out);
+			col++;
+		}
+		fprintf(out, "%.*s", (int)n, w);
+		col += n;
+		w += n + (w[n] == ' ');
+	}
+	fprintf(out, ".\n");
 }
 
 static void print_text(const struct host *h, FILE *out)
@@ -183,10 +214,18 @@ static void print_text(const struct host *h, FILE *out)
 	free(ids);
 	for (size_t i = 0; i < h->npci; i++)
 		nungrouped += h->pci[i].iommu_group < 0;
+	if (nungrouped && !n) {
+		cleanup_free char *fix = boot_iommu_fix(host_cpu_is_amd());
+
+		fprintf(out, "No IOMMU groups: the IOMMU is off, so no device "
+			     "can be passed through.\nTurn it on: ");
+		print_wrapped(out, fix, 11);
+		fprintf(out, "`vmrun doctor` checks the result.\n");
+	}
 	if (nungrouped)
-		fprintf(out, "%s%s\n", n ? "\n" : no_iommu,
+		fprintf(out, "\n%s\n",
 			n ? "Not in any IOMMU group (cannot be passed through):"
-			  : "\nThe PCI functions of this host:");
+			  : "The PCI functions of this host:");
 	for (size_t i = 0; i < h->npci; i++)
 		if (h->pci[i].iommu_group < 0)
 			print_fn(out, h, &h->pci[i]);
@@ -218,6 +257,7 @@ int cmd_devices(const char *arg, const struct cmd_opts *o, struct vr_error *err)
 	/* Only the PCI part of the host view: no QEMU run, no NUMA read. */
 	if (host_pci_scan(&h, HOST_PCI_NAMES, err))
 		return 1;
+	critical_scan(&h);
 	devices_print(&h, o->json, stdout);
 	host_free(&h);
 	return 0;

@@ -31,6 +31,39 @@ static void print_indented(FILE *out, const char *text)
 	fprintf(out, "%s\n", text);
 }
 
+/* A fix under its line, wrapped at spaces to 80 columns (one written with
+ * its own line breaks is printed as it is); later lines indented like
+ * print_indented. */
+static void print_wrapped(FILE *out, const char *text)
+{
+	size_t col = 11; /* "      fix: " */
+	bool first = true;
+
+	for (const char *w = text; *w;) {
+		size_t n = strcspn(w, " \n");
+
+		if (!first && col + 1 + n > 80) {
+			fprintf(out, "\n      ");
+			col = 6;
+		} else if (!first) {
+			fputc(' ', out);
+			col++;
+		}
+		fprintf(out, "%.*s", (int)n, w);
+		col += n;
+		first = false;
+		w += n;
+		if (*w == '\n') {
+			fprintf(out, "\n      ");
+			col = 6;
+			first = true;
+		}
+		if (*w)
+			w++;
+	}
+	fputc('\n', out);
+}
+
 void doctor_report(struct doctor *d, const struct doctor_check *c,
 		   enum doctor_status st, const char *fix, const char *fmt, ...)
 {
@@ -46,7 +79,10 @@ void doctor_report(struct doctor *d, const struct doctor_check *c,
 	/* a warning may carry its own advice: fix "" prints no fix line */
 	if ((st == DOCTOR_WARN || st == DOCTOR_FAIL) && fix && *fix) {
 		fprintf(d->out, "      fix: ");
-		print_indented(d->out, fix);
+		if (strchr(fix, '\n'))
+			print_indented(d->out, fix);
+		else
+			print_wrapped(d->out, fix);
 	}
 	d->count[st]++;
 }
@@ -55,6 +91,7 @@ void doctor_report(struct doctor *d, const struct doctor_check *c,
  * is kept for the check that reports it. */
 static void doctor_load(struct doctor *d, const char *path)
 {
+	unsigned flags = HOST_PCI_NAMES | HOST_KVM;
 	const char *qemu = NULL;
 
 	/* The trust rule of a run (trust.h): a profile others can change is
@@ -69,14 +106,17 @@ static void doctor_load(struct doctor *d, const char *path)
 			else
 				d->p = &d->profile;
 		}
-		if (d->p)
+		if (d->p) {
 			qemu = d->p->vm.qemu;
+			if (d->p->vm.machine && strcmp(d->p->vm.machine, "q35"))
+				flags |= HOST_QEMU_MACHINES;
+		}
 	}
-	if (host_probe(&d->host, qemu, HOST_PCI_NAMES, &d->qemu_err) == 0) {
+	if (host_probe(&d->host, qemu, flags, &d->qemu_err) == 0) {
 		d->h = &d->host;
 		vr_error_clear(&d->qemu_err);
-	} else if (host_probe(&d->host, DOCTOR_NO_QEMU, HOST_PCI_NAMES,
-			      &d->host_err) == 0) {
+	} else if (host_probe(&d->host, DOCTOR_NO_QEMU, flags, &d->host_err) ==
+		   0) {
 		d->h = &d->host;
 	} else {
 		/* not QEMU's fault: the host view line says what failed */
@@ -106,6 +146,7 @@ static const struct doctor_check checks[] = {
 	 "the host's /sys and /proc must be readable: run vmrun as root"},
 	{"virtualization", doctor_check_virt, NULL},
 	{"/dev/kvm", doctor_check_kvm, NULL},
+	{"Hyper-V", doctor_check_hyperv, NULL},
 	{"IOMMU", doctor_check_iommu, NULL},
 	{"kernel command line", doctor_check_cmdline, NULL},
 	{"vfio-pci", doctor_check_vfio,
@@ -119,10 +160,7 @@ static const struct doctor_check checks[] = {
 	 "boot with systemd.unified_cgroup_hierarchy=1 on the kernel command "
 	 "line\n(vmrun handles the v1 cpuset hierarchy, but v2 is what "
 	 "systemd expects)"},
-	{"hugepages", doctor_check_hugepages,
-	 "free memory on that node, reserve the pages at boot (e.g. "
-	 "hugepagesz=1G\nhugepages=16 on the kernel command line), make [vm] "
-	 "memory smaller, or set\n[memory] hugepages = none"},
+	{"hugepages", doctor_check_hugepages, NULL},
 	{"memlock", doctor_check_memlock,
 	 "run vmrun as root (sudo), or give it CAP_SYS_RESOURCE: devices "
 	 "passed\nthrough pin all guest memory, and vmrun raises "

@@ -40,10 +40,29 @@ static const char fix_shared[] =
 	"with an IOMMU\ngroup of its own (`vmrun devices` shows them), or "
 	"run a kernel with the ACS\noverride patch, which lets the group's "
 	"devices reach each other's memory";
+static const char fix_own[] =
+	"add a [pci.NAME] section for each function listed: they are the "
+	"card's own\n(its audio, USB-C), and go to the guest with it";
 static const char fix_siblings[] =
 	"pass the whole group through (a [pci.NAME] section for each "
 	"function listed),\nor put the card in a slot with an IOMMU group of "
 	"its own (`vmrun devices`)";
+
+/* Whether every member the host holds is a function of the same card
+ * as dev (a GPU whose audio was left out). */
+static bool held_are_own(const struct profile *p, const struct iommu_group *g,
+			 const struct host_pci *dev)
+{
+	for (size_t i = 0; i < g->nfn; i++) {
+		const struct pci_addr *a = &g->fn[i]->addr;
+
+		if (iommu_member_blocks(g->fn[i], in_profile(p, a)) &&
+		    (a->domain != dev->addr.domain || a->bus != dev->addr.bus ||
+		     a->dev != dev->addr.dev))
+			return false;
+	}
+	return true;
+}
 
 static void device_group(struct doctor *d, const struct doctor_check *c,
 			 const struct profile_pci *pp,
@@ -59,7 +78,9 @@ static void device_group(struct doctor *d, const struct doctor_check *c,
 	pci_addr_format(&dev->addr, bdf, sizeof(bdf));
 	doctor_report(
 		d, c, *held ? DOCTOR_FAIL : DOCTOR_OK,
-		g.verdict == IOMMU_SHARED ? fix_shared : fix_siblings,
+		held_are_own(d->p, &g, dev) ? fix_own
+		: g.verdict == IOMMU_SHARED ? fix_shared
+					    : fix_siblings,
 		"[pci.%s] %s %s: driver %s now%s\nIOMMU group %d: %s%s%s",
 		pp->name, bdf, dev->name, dev->driver[0] ? dev->driver : "none",
 		dev->boot_vga ? ", the boot GPU (the host's console)" : "",

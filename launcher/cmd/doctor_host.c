@@ -74,15 +74,40 @@ void doctor_check_host_view(struct doctor *d, const struct doctor_check *c)
 			      d->host_err.msg);
 }
 
+/* KVM as QEMU will use it: the host view's probe, or one of our own when
+ * the host view could not be read. */
+static const struct host_kvm *doctor_kvm(struct doctor *d)
+{
+	static struct host_kvm own;
+
+	if (d->h && d->h->kvm.probed)
+		return &d->h->kvm;
+	if (!own.probed)
+		kvm_probe(&own);
+	return &own;
+}
+
+/* KVM decides: a nested KVM works without vmx/svm in /proc/cpuinfo. The
+ * flags only say what to turn on in the firmware when it does not. */
 void doctor_check_virt(struct doctor *d, const struct doctor_check *c)
 {
+	const struct host_kvm *k = doctor_kvm(d);
 	char flags[8192];
+	bool svm, vmx;
 
 	cpu_flags(flags, sizeof(flags));
-	if (has_word(flags, "svm"))
+	svm = has_word(flags, "svm");
+	vmx = has_word(flags, "vmx");
+	if (k->state == KVM_OK && !svm && !vmx)
+		doctor_report(d, c, DOCTOR_OK, NULL,
+			      "KVM works (a VM on /dev/kvm could be created), "
+			      "though /proc/cpuinfo has no vmx or svm flag: "
+			      "this host is itself a VM with nested "
+			      "virtualization");
+	else if (svm)
 		doctor_report(d, c, DOCTOR_OK, NULL,
 			      "AMD-V (svm in /proc/cpuinfo)");
-	else if (has_word(flags, "vmx"))
+	else if (vmx)
 		doctor_report(d, c, DOCTOR_OK, NULL,
 			      "Intel VT-x (vmx in /proc/cpuinfo)");
 	else
@@ -101,12 +126,16 @@ void doctor_check_virt(struct doctor *d, const struct doctor_check *c)
 
 void doctor_check_kvm(struct doctor *d, const struct doctor_check *c)
 {
+	const struct host_kvm *k = doctor_kvm(d);
+
 	if (!doctor_needs_kvm(d))
 		doctor_report(d, c, DOCTOR_SKIP, NULL,
 			      "not needed: [vm] accel = tcg");
-	else if (hostfs_exists("/dev/kvm"))
-		doctor_report(d, c, DOCTOR_OK, NULL, "present");
-	else
+	else if (k->state == KVM_OK)
+		doctor_report(d, c, DOCTOR_OK, NULL,
+			      "works: API version %d, a VM can be created",
+			      k->api);
+	else if (k->state == KVM_ABSENT)
 		doctor_report(d, c, DOCTOR_FAIL,
 			      cpu_amd(d) ? "modprobe kvm_amd (after turning "
 					   "SVM on in the firmware), or set "
@@ -115,6 +144,90 @@ void doctor_check_kvm(struct doctor *d, const struct doctor_check *c)
 					   "VT-x on in the firmware), or set "
 					   "[vm] accel = tcg (slow)",
 			      "missing: KVM is not loaded");
+	else
+		doctor_report(d, c, DOCTOR_FAIL,
+			      "run vmrun as root; close any other hypervisor "
+			      "(VirtualBox, VMware) that holds the CPU's "
+			      "virtualization; check dmesg for kvm messages",
+			      "present, but unusable: %s", k->why);
+}
+
+static void hv_add_missing(char **s, const struct host_kvm *k, const char *name)
+{
+	char *t;
+
+	if (kvm_hv_offered(k, name))
+		return;
+	t = xasprintf("%s%s%s", *s, **s ? ", " : "", name);
+	free(*s);
+	*s = t;
+}
+
+/* "vapic, time" of the profile's list (without a profile, of the
+ * default one) that KVM does not offer; malloc'd, "" for none. */
+static char *hv_missing(const struct doctor *d, const struct host_kvm *k)
+{
+	cleanup_free char *list = xstrdup(PROFILE_HV_DEFAULT);
+	char *s = xstrdup(""), *save = NULL;
+
+	if (d->p) {
+		for (size_t i = 0; i < d->p->hyperv.nfeatures; i++)
+			hv_add_missing(&s, k, d->p->hyperv.features[i].name);
+		return s;
+	}
+	for (char *t = strtok_r(list, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		t[strcspn(t, "=")] = '\0';
+		hv_add_missing(&s, k, t);
+	}
+	return s;
+}
+
+void doctor_check_hyperv(struct doctor *d, const struct doctor_check *c)
+{
+	const struct host_kvm *k = doctor_kvm(d);
+	cleanup_free char *missing = NULL;
+	bool refuse;
+
+	if (!doctor_needs_kvm(d) || (d->p && !d->p->hyperv.nfeatures)) {
+		doctor_report(d, c, DOCTOR_SKIP, NULL, "not used: %s",
+			      doctor_needs_kvm(d)
+				      ? "[hyperv] enlightenments = none"
+				      : "[vm] accel = tcg (vmrun leaves out "
+					"what TCG cannot give)");
+		return;
+	}
+	if (k->state != KVM_OK || !k->hv_known) {
+		doctor_report(d, c, DOCTOR_SKIP, NULL, "cannot tell: %s",
+			      k->state != KVM_OK
+				      ? "KVM is not usable (see above)"
+				      : "this kernel's KVM does not answer "
+					"KVM_GET_SUPPORTED_HV_CPUID");
+		return;
+	}
+	missing = hv_missing(d, k);
+	refuse = d->p && d->p->hyperv.unsupported == HV_UNSUPPORTED_REFUSE;
+	if (!*missing)
+		doctor_report(d, c, DOCTOR_OK, NULL,
+			      "KVM offers every enlightenment %s",
+			      d->p ? "the profile asks for"
+				   : "of enlightenments = default");
+	else if (!d->p)
+		doctor_report(d, c, DOCTOR_WARN, "",
+			      "KVM does not offer %s of enlightenments = "
+			      "default: vmrun leaves them out of a profile "
+			      "that asks for them, with a warning",
+			      missing);
+	else
+		doctor_report(d, c, refuse ? DOCTOR_FAIL : DOCTOR_WARN,
+			      "remove them from [hyperv] enlightenments",
+			      "KVM does not offer %s, which [hyperv] "
+			      "enlightenments asks for: %s",
+			      missing,
+			      refuse ? "with unsupported = refuse the start "
+				       "is refused"
+				     : "a run leaves them out (unsupported = "
+				       "drop)");
 }
 
 static size_t iommu_group_count(void)
@@ -131,21 +244,10 @@ static size_t iommu_group_count(void)
 	return n;
 }
 
-/* The option that turns this vendor's IOMMU on. */
-static const char *iommu_option(const struct doctor *d)
-{
-	return cpu_amd(d) ? "amd_iommu=on" : "intel_iommu=on";
-}
-
 void doctor_check_iommu(struct doctor *d, const struct doctor_check *c)
 {
 	size_t n = iommu_group_count();
-	cleanup_free char *fix = xasprintf(
-		"enable %s in the firmware setup, add %s iommu=pt to the "
-		"kernel command\nline (GRUB_CMDLINE_LINUX in "
-		"/etc/default/grub, "
-		"then update-grub), and reboot",
-		cpu_amd(d) ? "AMD-Vi (IOMMU, SVM)" : "VT-d", iommu_option(d));
+	cleanup_free char *fix = boot_iommu_fix(cpu_amd(d));
 
 	if (n)
 		doctor_report(d, c, DOCTOR_OK, NULL,
@@ -161,12 +263,15 @@ void doctor_check_iommu(struct doctor *d, const struct doctor_check *c)
 				  "PCI device");
 }
 
+/* Intel's IOMMU needs intel_iommu=on on most kernels; AMD's is on by
+ * default (amd_iommu has no "on" value). iommu=pt keeps the host's own
+ * devices out of translation. */
 void doctor_check_cmdline(struct doctor *d, const struct doctor_check *c)
 {
-	const char *cmd;
-	const char *want[] = {iommu_option(d), "iommu=pt"};
-	char missing[64] = "";
-	cleanup_free char *fix = NULL;
+	const char *want[] = {"intel_iommu=on", "iommu=pt"};
+	size_t first = cpu_amd(d) ? 1 : 0;
+	char missing[64] = "", have[64] = "";
+	cleanup_free char *fix = NULL, *how = NULL;
 
 	if (!d->h)
 		return;
@@ -175,21 +280,23 @@ void doctor_check_cmdline(struct doctor *d, const struct doctor_check *c)
 			      "not needed: the profile passes no PCI device");
 		return;
 	}
-	cmd = d->h->cmdline;
-	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
-		if (!has_word(cmd, want[i]))
-			snprintf(missing + strlen(missing),
-				 sizeof(missing) - strlen(missing), "%s%s",
-				 missing[0] ? " " : "", want[i]);
+	for (size_t i = first; i < ARRAY_SIZE(want); i++) {
+		char *buf = has_word(d->h->cmdline, want[i]) ? have : missing;
+
+		snprintf(buf + strlen(buf), sizeof(missing) - strlen(buf),
+			 "%s%s", buf[0] ? " " : "", want[i]);
+	}
 	if (!missing[0]) {
-		doctor_report(d, c, DOCTOR_OK, NULL, "has %s iommu=pt",
-			      iommu_option(d));
+		doctor_report(d, c, DOCTOR_OK, NULL, "has %s", have);
 		return;
 	}
-	fix = xasprintf("add %s to GRUB_CMDLINE_LINUX in /etc/default/grub, "
-			"run update-grub\nand reboot (iommu=pt: host devices "
-			"skip IOMMU translation)",
-			missing);
+	how = boot_cmdline_fix(missing);
+	/* what iommu=pt is for, only while it is missing */
+	fix = xasprintf("%s%s", how,
+			has_word(missing, "iommu=pt")
+				? " (iommu=pt: the host's own devices skip "
+				  "IOMMU translation)"
+				: "");
 	doctor_report(d, c, DOCTOR_WARN, fix, "%s missing from /proc/cmdline",
 		      missing);
 }

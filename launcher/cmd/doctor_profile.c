@@ -61,6 +61,51 @@ static void hugepages_host(struct doctor *d, const struct doctor_check *c)
 	doctor_report(d, c, DOCTOR_OK, NULL, "%s", text);
 }
 
+/* The reservation this guest needs, made at boot when the memory is not
+ * free at run time: its page size and count, on its node when the host
+ * has several (the kernel's hugepages=NODE:COUNT). */
+static void hugepages_fail(struct doctor *d, const struct doctor_check *c,
+			   long node, long need, unsigned long size_kb,
+			   const struct host_hugepool *pool, const char *nfree)
+{
+	cleanup_free char *opts = NULL, *how = NULL, *fix = NULL;
+	char size[32], mem[32], all[32];
+	const char *sz = size_kb == 2048 ? "2M" : "1G";
+	uint64_t total = 0, keep;
+
+	hugepages_format_size(size_kb * KIB, size, sizeof(size));
+	hugepages_format_size(d->p->vm.memory, mem, sizeof(mem));
+	for (size_t i = 0; i < d->h->nnodes; i++)
+		total += d->h->nodes[i].mem_total;
+	keep = hugepages_host_keeps(total);
+	if (d->p->vm.memory + keep > total) {
+		/* no reservation helps: the host would be left without */
+		hugepages_format_size(total, all, sizeof(all));
+		fix = xasprintf("this host has %s in all and needs %llu MiB "
+				"for itself: make [vm] memory %lluM or less, "
+				"or set [memory] hugepages = none",
+				all, (unsigned long long)(keep / MIB),
+				(unsigned long long)((total - keep) / MIB));
+	} else if (d->h->nnodes > 1) {
+		opts = xasprintf("hugepagesz=%s hugepages=%ld:%ld", sz, node,
+				 need);
+	} else {
+		opts = xasprintf("hugepagesz=%s hugepages=%ld", sz, need);
+	}
+	if (opts) {
+		how = boot_cmdline_fix(opts);
+		fix = xasprintf("close programs to free memory on node %ld; "
+				"or reserve the pages at boot: %s; or make "
+				"[vm] memory smaller, or set [memory] "
+				"hugepages = none",
+				node, how);
+	}
+	doctor_report(d, c, DOCTOR_FAIL, fix,
+		      "node %ld: the guest's %s needs %ld %s pages; %ld are "
+		      "free and the node has %s free memory",
+		      node, mem, need, size, pool->free, nfree);
+}
+
 void doctor_check_hugepages(struct doctor *d, const struct doctor_check *c)
 {
 	unsigned long size_kb;
@@ -105,10 +150,7 @@ void doctor_check_hugepages(struct doctor *d, const struct doctor_check *c)
 			      "the node's %s free memory",
 			      node, mem, need, size, pool->free, nfree);
 	else
-		doctor_report(d, c, DOCTOR_FAIL, NULL,
-			      "node %ld: the guest's %s needs %ld %s pages; "
-			      "%ld are free and the node has %s free memory",
-			      node, mem, need, size, pool->free, nfree);
+		hugepages_fail(d, c, node, need, size_kb, pool, nfree);
 }
 
 static void ovmf_pair(struct doctor *d, const struct doctor_check *c,

@@ -18,6 +18,7 @@ enum arg_kind {
 	ARG_NONE,
 	ARG_OPT_PROFILE,
 	ARG_DOMAIN,
+	ARG_OPT_FILE,
 };
 
 struct cmd {
@@ -54,6 +55,10 @@ static const struct cmd cmds[] = {
 	{"doctor", cmd_doctor, ARG_OPT_PROFILE,
 	 "check the host (and a profile) for passthrough: one line per check, "
 	 "with the fix for each failure; exit status 0 when nothing fails"},
+	{"capture", cmd_capture, ARG_OPT_FILE,
+	 "write this host in the host fixture format (PCI, CPUs, memory, "
+	 "kernel, KVM, disks, network, device holders) to FILE or stdout: "
+	 "for a bug report, or a fake host for the tests; changes nothing"},
 	{"install-desktop", cmd_install_desktop, ARG_NAME,
 	 "add VM NAME to your applications menu: the entry starts "
 	 "vmrun@NAME.service (profile /etc/vmrun/NAME.ini) and Looking Glass"},
@@ -70,7 +75,8 @@ static const struct cmd cmds[] = {
 static void usage(FILE *out)
 {
 	static const char *const argname[] = {
-		"PROFILE", "NAME", "[NAME]", "", "[PROFILE]", "DOMAIN.xml"};
+		"PROFILE",   "NAME",	   "[NAME]", "",
+		"[PROFILE]", "DOMAIN.xml", "[FILE]"};
 
 	fprintf(out, "usage: vmrun [OPTIONS] PROFILE\n"
 		     "       vmrun [OPTIONS] COMMAND ARG\n\n");

@@ -29,15 +29,23 @@ static long long num(json_object *o, const char *key)
 static void print_status(json_object *st)
 {
 	long long up = num(st, "uptime");
-	json_object *devs;
+	json_object *devs, *map;
 
 	printf("%s: %s, up %lldh%02lldm%02llds, vmrun pid %lld, QEMU pid "
 	       "%lld\n",
 	       str(st, "name"), str(st, "state"), up / 3600, up / 60 % 60,
 	       up % 60, num(st, "pid"), num(st, "qemu-pid"));
 	printf("  %lld vCPUs", num(st, "vcpus"));
-	if (*str(st, "vcpu-pin"))
+	if (json_object_object_get_ex(st, "vcpu-map", &map) &&
+	    json_object_array_length(map)) {
+		/* which vCPU runs where: a 1,0 pinning is not "0-1" */
+		for (size_t i = 0; i < json_object_array_length(map); i++)
+			printf("%s vCPU %zu on CPU %d", i ? "," : ":", i,
+			       json_object_get_int(
+				       json_object_array_get_idx(map, i)));
+	} else if (*str(st, "vcpu-pin")) {
 		printf(" on CPUs %s", str(st, "vcpu-pin"));
+	}
 	if (*str(st, "emulator-pin"))
 		printf(", emulator threads on %s", str(st, "emulator-pin"));
 	printf(", %lld MiB\n", num(st, "memory") / (1024 * 1024));

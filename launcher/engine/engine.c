@@ -3,6 +3,7 @@
 #include "host/host.h"
 #include "engine/engine.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -168,6 +169,32 @@ int engine_undo(struct plan *plan, struct vr_error *err)
 	return r;
 }
 
+/* A vmrun killed while it replaced its journal leaves NAME.json.tmp.PID
+ * behind (host_write_file). The caller holds NAME's lock: no vmrun of
+ * NAME is writing one now. */
+static void journal_tmp_clean(const char *name)
+{
+	cleanup_free char *dir = hostfs_path(paths_run_dir());
+	cleanup_free char *prefix = xasprintf("%s.json.tmp.", name);
+	size_t n = strlen(prefix);
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d))) {
+		cleanup_free char *abs = NULL;
+		struct vr_error ignored;
+
+		if (strncmp(de->d_name, prefix, n) || !de->d_name[n] ||
+		    strspn(de->d_name + n, "0123456789") !=
+			    strlen(de->d_name + n))
+			continue;
+		abs = xasprintf("%s/%s", paths_run_dir(), de->d_name);
+		host_remove(abs, &ignored);
+	}
+	if (d)
+		closedir(d);
+}
+
 int engine_restore(const char *name, struct vr_error *err)
 {
 	struct profile prof;
@@ -177,6 +204,7 @@ int engine_restore(const char *name, struct vr_error *err)
 	r = profile_name_check(name, err);
 	if (r)
 		return r;
+	journal_tmp_clean(name);
 	memset(&prof, 0, sizeof(prof));
 	memset(&plan, 0, sizeof(plan));
 	snprintf(prof.vm.name, sizeof(prof.vm.name), "%s", name);

@@ -174,12 +174,13 @@ int engine_apply(struct plan *plan, struct vr_error *err);
 int engine_undo(struct plan *plan, struct vr_error *err);
 
 /* Undo what a dead vmrun left in /run/vmrun/NAME.json (every op not yet
- * "undone", "applying" ones included). 0 also when there is nothing to
- * undo. Callers hold lock_take(NAME); starting a VM whose journal exists
- * must call this first (vm_prepare does). The journal is trusted only so
- * far: an entry of a type this vmrun does not know, or one its type's
- * check refuses, is not undone and is reported (the journal is then kept),
- * while every other entry is undone. */
+ * "undone", "applying" ones included), and remove the NAME.json.tmp.PID
+ * files a vmrun killed while writing it leaves. 0 also when there is
+ * nothing to undo. Callers hold lock_take(NAME); starting a VM whose
+ * journal exists must call this first (vm_prepare does). The journal is
+ * trusted only so far: an entry of a type this vmrun does not know, or one
+ * its type's check refuses, is not undone and is reported (the journal is
+ * then kept), while every other entry is undone. */
 int engine_restore(const char *name, struct vr_error *err);
 
 /* lock.c: one vmrun per VM. */

@@ -230,17 +230,33 @@ const struct host_hugepool *host_pool_find(const struct host *h, int node,
 	return NULL;
 }
 
-static void host_probe_vendor(struct host *h)
+bool host_cpu_is_amd(void)
 {
 	cleanup_free char *path = hostfs_path("/proc/cpuinfo");
 	cleanup_fclose FILE *f = fopen(path, "re");
 	char line[1024];
 
 	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "vendor_id", 9)) {
-			h->cpu_amd = strstr(line, "AuthenticAMD") != NULL;
-			return;
-		}
+		if (!strncmp(line, "vendor_id", 9))
+			return strstr(line, "AuthenticAMD") != NULL;
+	return false;
+}
+
+bool host_cpu_is_vm(void)
+{
+	cleanup_free char *path = hostfs_path("/proc/cpuinfo");
+	cleanup_fclose FILE *f = fopen(path, "re");
+	char line[8192];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5))
+			return strstr(line, " hypervisor") != NULL;
+	return false;
+}
+
+static void host_probe_vendor(struct host *h)
+{
+	h->cpu_amd = host_cpu_is_amd();
 }
 
 /* The unified hierarchy is mounted at /sys/fs/cgroup (not the hybrid
@@ -362,6 +378,12 @@ int host_probe(struct host *h, const char *qemu, unsigned flags,
 		r = host_pci_scan(h, flags, err);
 	if (!r)
 		r = host_probe_qemu(&h->qemu, qemu, err);
+	if (!r && (flags & HOST_QEMU_MACHINES) && h->qemu.path)
+		host_qemu_machines(&h->qemu);
+	if (!r)
+		critical_scan(h);
+	if (!r && (flags & HOST_KVM))
+		kvm_probe(&h->kvm);
 	if (r) {
 		host_free(h);
 		return r;
@@ -373,6 +395,7 @@ int host_probe(struct host *h, const char *qemu, unsigned flags,
 	host_probe_ovmf(h);
 	if (flags & HOST_MACHINE)
 		machine_probe(h);
+	h->vhost_net = hostfs_exists("/dev/vhost-net");
 	if (hostfs_read("/proc/cmdline", h->cmdline, sizeof(h->cmdline),
 			&ignored))
 		h->cmdline[0] = '\0';
@@ -395,6 +418,8 @@ void host_free(struct host *h)
 
 	for (size_t i = 0; i < h->nnodes; i++)
 		cpulist_free(&h->nodes[i].cpus);
+	for (size_t i = 0; i < h->npci; i++)
+		strv_free(&h->pci[i].needs);
 	for (size_t i = 0; i < ARRAY_SIZE(dmi); i++)
 		free(*dmi[i]);
 	free(h->pci);
@@ -407,5 +432,6 @@ void host_free(struct host *h)
 	free(h->ovmf_code_sb);
 	free(h->ovmf_vars_sb);
 	free(h->qemu.path);
+	strv_free(&h->qemu.machines);
 	memset(h, 0, sizeof(*h));
 }

@@ -27,7 +27,8 @@ const char *hostfs_root(void);
 /* Path of a host file: "/sys/bus/pci" becomes ROOT/sys/bus/pci. Only
  * paths under /sys, /proc, /dev, /run and /etc are the host's own kernel
  * and runtime interfaces and are rooted; any other path (a disk image, a
- * romfile, a state folder the user names) is returned unchanged. The
+ * romfile, a state folder the user names) is returned unchanged; /boot
+ * and /efi (the boot loader's files) are rooted too. The
  * result is malloc'd. */
 char *hostfs_path(const char *abs);
 bool hostfs_is_host_path(const char *abs);
@@ -78,6 +79,13 @@ void host_rmdir_empty(const char *abs);
 int host_run(const char *const argv[], char *out, size_t outlen,
 	     struct vr_error *err);
 
+/* host_write in a child process that is given up after timeout_ms: a write
+ * the kernel blocks (the unbind of a driver whose device is in use) cannot
+ * hang vmrun. -ETIMEDOUT (err set) when it had not returned by then; the
+ * child is killed, and the write may still complete later. */
+int host_write_timeout(const char *abs, const char *value, long timeout_ms,
+		       struct vr_error *err);
+
 /* host.c: a read-only view of the host, enough to plan: PCI functions,
  * CPUs, NUMA nodes, hugepages, firmware files, the QEMU binary. */
 #define PCI_CLASS_VGA	     0x0300
@@ -96,8 +104,12 @@ struct host_pci {
 	bool boot_vga;
 	bool is_bridge;	       /* header type 1 (PCI-to-PCI) or class 0x0604 */
 	char name[256];	       /* "Vendor Device" from libpci's ID database */
+	char device_name[256]; /* the device's own, "" when it has none */
 	char class_name[128];  /* "VGA compatible controller", the same */
 	char reset_method[64]; /* sysfs reset_method ("flr bus"), "" if none */
+	/* what the host runs on through it (critical.c): "/ (ext4 on
+	 * /dev/nvme0n1p2)", "swap on ...", "the default route (enp7s0)" */
+	struct strv needs;
 };
 
 struct host_node {
@@ -116,6 +128,48 @@ struct host_hugepool {
 struct host_qemu {
 	char *path; /* resolved binary, NULL when not found */
 	int major, minor, micro;
+	/* `-machine help` names (with HOST_QEMU_MACHINES), n = 0 when not
+	 * asked or not told */
+	struct strv machines;
+};
+
+/* boot.c: the boot loader that holds this host's kernel command line. */
+enum boot_loader {
+	BOOT_GRUB,	   /* /etc/default/grub */
+	BOOT_SYSTEMD_BOOT, /* /etc/kernel/cmdline, /boot/loader/ */
+	BOOT_REFIND,	   /* /boot/refind_linux.conf */
+	BOOT_NIXOS,	   /* boot.kernelParams in configuration.nix */
+	BOOT_UNKNOWN,
+};
+enum boot_loader boot_loader_detect(void);
+const char *boot_loader_name(enum boot_loader b);
+/* How to add opts ("iommu=pt") to the kernel command line on this host:
+ * the file and the command that applies it (malloc'd). */
+char *boot_cmdline_fix(const char *opts);
+/* How to turn the IOMMU on: the firmware, and the options this vendor
+ * wants (Intel: intel_iommu=on iommu=pt; AMD: iommu=pt, as the AMD IOMMU
+ * is on by default), malloc'd. */
+char *boot_iommu_fix(bool amd);
+/* Whether /proc/cpuinfo names an AMD CPU; whether its flags say this
+ * host is itself a virtual machine ("hypervisor"). */
+bool host_cpu_is_amd(void);
+bool host_cpu_is_vm(void);
+
+/* kvm.c: KVM as QEMU will use it. */
+enum kvm_state {
+	KVM_ABSENT,   /* no /dev/kvm: the module is not loaded */
+	KVM_UNUSABLE, /* /dev/kvm is there, but no VM can be made (why) */
+	KVM_OK,
+};
+
+struct host_kvm {
+	bool probed; /* kvm_probe ran (HOST_KVM) */
+	enum kvm_state state;
+	int api;
+	char why[256];
+	/* KVM_GET_SUPPORTED_HV_CPUID: the leaves QEMU checks */
+	bool hv_known;
+	uint32_t hv_features_eax, hv_features_edx, hv_recommend_eax;
 };
 
 struct host {
@@ -134,6 +188,8 @@ struct host {
 	char *ovmf_code, *ovmf_vars; /* first found pair, NULL when none */
 	char *ovmf_code_sb, *ovmf_vars_sb; /* secure-boot pair */
 	struct host_qemu qemu;
+	struct host_kvm kvm;
+	bool vhost_net;	    /* /dev/vhost-net: virtio-net in the kernel */
 	char cmdline[4096]; /* /proc/cmdline */
 	bool cgroup2;	    /* unified hierarchy at /sys/fs/cgroup */
 	/* /sys/class/dmi/id fields for [smbios] mode = host; NULL if absent */
@@ -154,8 +210,10 @@ struct host {
 /* What host_probe also fills in. Device names cost the parse of the whole
  * PCI ID database (several ms): a start without passthrough skips it. */
 enum host_probe_flags {
-	HOST_PCI_NAMES = 1 << 0, /* host_pci.name and class_name */
-	HOST_MACHINE = 1 << 1,	 /* l3_of, battery, display_manager */
+	HOST_PCI_NAMES = 1 << 0,     /* host_pci.name and class_name */
+	HOST_MACHINE = 1 << 1,	     /* l3_of, battery, display_manager */
+	HOST_KVM = 1 << 2,	     /* kvm: open /dev/kvm, make a VM */
+	HOST_QEMU_MACHINES = 1 << 3, /* qemu.machines: run -machine help */
 };
 
 /* Read the host under hostfs_root(). qemu is the profile's binary (NULL
@@ -179,9 +237,15 @@ int host_pci_scan(struct host *h, unsigned flags, struct vr_error *err);
  * can change), with a timeout (VMRUN_QEMU_PROBE_TIMEOUT_MS, 10 s). */
 int host_probe_qemu(struct host_qemu *q, const char *qemu,
 		    struct vr_error *err);
+
+/* Whether the host has a PCI ID database for names (pci.ids). */
+bool host_pci_ids_present(void);
 /* Parse `qemu -version` output ("QEMU emulator version 7.2.22 ...") into
  * q's version numbers. 0, or -EINVAL when it is not there. */
 int host_qemu_parse_version(const char *out, struct host_qemu *q);
+/* Fill q->machines from `q->path -machine help` (qemu_version.c, with
+ * the same trust rule and timeout). */
+void host_qemu_machines(struct host_qemu *q);
 /* The pool for (node, size), or NULL. */
 const struct host_hugepool *host_pool_find(const struct host *h, int node,
 					   unsigned long size_kb);
@@ -191,6 +255,49 @@ const struct host_hugepool *host_pool_find(const struct host *h, int node,
  * laptop), which display manager holds its console. */
 /* Fill l3_of, battery and display_manager (host_probe with HOST_MACHINE). */
 void machine_probe(struct host *h);
+
+/* critical.c: what the host stands on, per PCI function: file systems
+ * mounted from its disks and from volumes on them (/proc/self/mountinfo,
+ * /sys/class/block/.../slaves), swap (/proc/swaps), the interface of the
+ * default route and those under it (bridges, bonds, VLANs), an active
+ * console on its ports. Fills each function's needs; host_probe calls it. */
+void critical_scan(struct host *h);
+/* d's needs as one line, ", " between them (malloc'd, "" for none). */
+char *critical_text(const struct host_pci *d);
+
+/* holders.c: the processes that have a PCI function's device nodes open;
+ * unbinding its driver waits for them. */
+struct holder {
+	pid_t pid;
+	char comm[64];
+	char unit[128]; /* its systemd unit, "" when it has none */
+	bool user_unit; /* a unit of a user's own systemd */
+	char node[128]; /* the node it has open ("/dev/dri/card0") */
+};
+
+/* d's device nodes: DEVNAME of the uevent files of its drm/ and
+ * sound/cardN/ children, and for the nvidia driver /dev/nvidiaN (its
+ * minor) and the driver's shared nodes (nvidiactl, nvidia-uvm,
+ * nvidia-modeset). */
+void holders_nodes(const struct host_pci *d, struct strv *out);
+/* The processes (/proc/PID/fd under the host root) that have one of
+ * them open, one entry each; *out malloc'd. Returns how many. */
+size_t holders_find(const struct host_pci *d, struct holder **out);
+/* "Xorg (pid 1342, display-manager.service) has /dev/dri/card0 open;
+ * ..." (malloc'd). */
+char *holders_text(const struct holder *hs, size_t n);
+
+/* Open /dev/kvm under the host root, check its API version, create (and
+ * close) a VM, and read the Hyper-V CPUID leaves KVM supports. */
+void kvm_probe(struct host_kvm *k);
+/* Whether KVM offers Hyper-V enlightenment name (QEMU's name without
+ * "hv-"): true when it is not known (no probe, an old kernel) or name
+ * needs nothing of KVM (spinlocks). */
+bool kvm_hv_offered(const struct host_kvm *k, const char *name);
+/* The enlightenments vmrun knows, by index (NULL past the last), and
+ * what one needs on too (NULL-terminated, NULL for an unknown name). */
+const char *kvm_hv_name(size_t i);
+const char *const *kvm_hv_needs(const char *name);
 
 /* iommu.c: IOMMU groups as passthrough sees them: which functions move
  * with their group, which ones the host cannot spare, a verdict per group. */
@@ -202,8 +309,11 @@ bool iommu_fn_moves(const struct host_pci *d);
  * vfio-pci holds it now. The planner's rule (vfio_plan.c). */
 bool iommu_member_blocks(const struct host_pci *d, bool taken);
 
+/* A function that can drive a display: VGA (0300) or other display
+ * controller (0380); a 3D controller (0302) has no outputs. */
+bool iommu_fn_display(const struct host_pci *d);
 /* The GPU that shows the host's console: the boot_vga one, else the only
- * display controller; NULL when there is none or no way to tell. */
+ * display function; NULL when there is none or no way to tell. */
 const struct host_pci *iommu_host_display(const struct host *h);
 /* What the host loses when d goes to a guest ("USB controller", "the
  * host's display GPU"), or NULL when it is an ordinary endpoint. The
@@ -218,6 +328,7 @@ enum iommu_verdict {
 	IOMMU_BRIDGES_ONLY, /* nothing but bridges: nothing to pass */
 	IOMMU_PLATFORM,	    /* only platform functions: stays with the host */
 	IOMMU_READY,	    /* one device (all its functions): goes alone */
+	IOMMU_HOST_NEEDS,   /* one device, but the host runs on it */
 	IOMMU_SIBLINGS,	    /* several devices, all of which must go along */
 	IOMMU_SHARED,	    /* also holds devices the host needs */
 };
@@ -238,7 +349,8 @@ void iommu_group_free(struct iommu_group *g);
 /* The distinct group ids of h, ascending (malloc'd, NULL when none). */
 size_t iommu_group_ids(const struct host *h, int **ids);
 
-/* "ready", "siblings", "shared", "platform", "bridges" (JSON). */
+/* "ready", "host-critical", "siblings", "shared", "platform", "bridges"
+ * (JSON). */
 const char *iommu_verdict_key(enum iommu_verdict v);
 /* The verdict as a sentence: "ready to pass through alone", "shared with
  * host-critical devices: 0000:02:00.0 (USB controller), ..." (malloc'd). */

@@ -33,7 +33,7 @@ const char *hostfs_root(void)
 bool hostfs_is_host_path(const char *abs)
 {
 	static const char *const top[] = {"/sys", "/proc", "/dev", "/run",
-					  "/etc"};
+					  "/etc", "/boot", "/efi"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(top); i++) {
 		size_t n = strlen(top[i]);

@@ -5,9 +5,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int host_write(const char *abs, const char *value, struct vr_error *err)
@@ -232,4 +236,98 @@ int host_run(const char *const argv[], char *out, size_t outlen,
 		close(fds[0]);
 	}
 	return wait_child(pid, argv[0], err);
+}
+
+/* The child of host_write_timeout: the write, its error sent back. */
+static void write_child(const char *abs, const char *value, int fd)
+{
+	struct vr_error e = {0};
+	ssize_t n;
+
+	host_write(abs, value, &e);
+	n = write(fd, &e, sizeof(e));
+	_exit(n == (ssize_t)sizeof(e) ? 0 : 1);
+}
+
+/* Read len bytes (fewer at end of file); the count, or -1. */
+static ssize_t read_whole(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Reap a child that was told to die, without waiting on one the kernel
+ * still holds in a write (it cannot die before the write returns). */
+static void reap_soon(pid_t pid)
+{
+	const struct timespec step = {0, 10 * 1000 * 1000};
+
+	for (int i = 0; i < 20; i++) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		nanosleep(&step, NULL);
+	}
+}
+
+int host_write_timeout(const char *abs, const char *value, long timeout_ms,
+		       struct vr_error *err)
+{
+	struct pollfd pfd = {.events = POLLIN};
+	struct vr_error child = {0};
+	int fds[2], r;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return vr_error(err, errno, "pipe for a write to %s", abs);
+	pid = fork();
+	if (pid < 0) {
+		r = vr_error(err, errno, "fork for a write to %s", abs);
+		close(fds[0]);
+		close(fds[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		write_child(abs, value, fds[1]);
+	}
+	close(fds[1]);
+	pfd.fd = fds[0];
+	do
+		r = poll(&pfd, 1,
+			 timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms);
+	while (r < 0 && errno == EINTR);
+	n = r > 0 ? read_whole(fds[0], &child, sizeof(child)) : -1;
+	close(fds[0]);
+	if (n == (ssize_t)sizeof(child)) {
+		waitpid(pid, NULL, 0);
+		if (!child.code)
+			return 0;
+		*err = child;
+		return -child.code;
+	}
+	if (n == 0) {
+		waitpid(pid, NULL, 0);
+		return vr_errorx(err, EIO,
+				 "write '%s' to %s: the process "
+				 "doing it died",
+				 value, abs);
+	}
+	kill(pid, SIGKILL);
+	reap_soon(pid);
+	return vr_errorx(err, ETIMEDOUT,
+			 "write '%s' to %s did not return within %ld ms", value,
+			 abs, timeout_ms);
 }

@@ -66,16 +66,21 @@ static bool same_device(const struct pci_addr *a, const struct pci_addr *b)
 	return a->domain == b->domain && a->bus == b->bus && a->dev == b->dev;
 }
 
+bool iommu_fn_display(const struct host_pci *d)
+{
+	return d->cls == PCI_CLASS_VGA || d->cls == 0x0380;
+}
+
 const struct host_pci *iommu_host_display(const struct host *h)
 {
 	const struct host_pci *only = NULL;
 	size_t n = 0;
 
 	for (size_t i = 0; i < h->npci; i++)
-		if (is_display(&h->pci[i]) && h->pci[i].boot_vga)
+		if (iommu_fn_display(&h->pci[i]) && h->pci[i].boot_vga)
 			return &h->pci[i];
 	for (size_t i = 0; i < h->npci; i++)
-		if (is_display(&h->pci[i]) && h->pci[i].addr.fn == 0) {
+		if (iommu_fn_display(&h->pci[i]) && h->pci[i].addr.fn == 0) {
 			only = &h->pci[i];
 			n++;
 		}
@@ -104,8 +109,9 @@ const char *iommu_fn_critical(const struct host *h, const struct host_pci *d)
 	if (d == disp)
 		return "the host's display GPU";
 	if (!c)
-		return NULL;
-	if (!c->platform && head != d && is_display(head) && head != disp)
+		return d->needs.n ? "in use by the host" : NULL;
+	if (!c->platform && head != d && is_display(head) && head != disp &&
+	    !d->needs.n)
 		return NULL; /* part of a guest GPU */
 	return c->what;
 }
@@ -139,6 +145,12 @@ static void group_count(const struct iommu_group *g, size_t *moving,
 	}
 }
 
+/* What the host runs on through d: its display, or its needs. */
+static bool host_runs_on(const struct host *h, const struct host_pci *d)
+{
+	return d->needs.n || d == iommu_host_display(h);
+}
+
 static enum iommu_verdict group_verdict(const struct host *h,
 					struct iommu_group *g)
 {
@@ -149,8 +161,12 @@ static enum iommu_verdict group_verdict(const struct host *h,
 		return IOMMU_BRIDGES_ONLY;
 	if (platform == moving)
 		return IOMMU_PLATFORM;
-	if (devices == 1 && !platform)
-		return IOMMU_READY;
+	if (devices == 1 && !platform) {
+		for (size_t i = 0; i < g->nfn; i++)
+			if (host_runs_on(h, g->fn[i]))
+				group_add(&g->list, &g->nlist, g->fn[i]);
+		return g->nlist ? IOMMU_HOST_NEEDS : IOMMU_READY;
+	}
 	for (size_t i = 0; i < g->nfn; i++)
 		if (iommu_fn_critical(h, g->fn[i]))
 			group_add(&g->list, &g->nlist, g->fn[i]);
@@ -211,12 +227,26 @@ size_t iommu_group_ids(const struct host *h, int **ids)
 const char *iommu_verdict_key(enum iommu_verdict v)
 {
 	static const char *const keys[] = {
-		[IOMMU_BRIDGES_ONLY] = "bridges", [IOMMU_PLATFORM] = "platform",
-		[IOMMU_READY] = "ready",	  [IOMMU_SIBLINGS] = "siblings",
+		[IOMMU_BRIDGES_ONLY] = "bridges",
+		[IOMMU_PLATFORM] = "platform",
+		[IOMMU_READY] = "ready",
+		[IOMMU_SIBLINGS] = "siblings",
 		[IOMMU_SHARED] = "shared",
+		[IOMMU_HOST_NEEDS] = "host-critical",
 	};
 
 	return keys[v];
+}
+
+/* "NVMe controller: / (ext4 on /dev/nvme0n1p2)" (malloc'd) */
+static char *needs_text(const struct host *h, const struct host_pci *d)
+{
+	cleanup_free char *needs = critical_text(d);
+	const char *what = iommu_fn_critical(h, d);
+
+	if (!*needs)
+		return xstrdup(what ? what : "");
+	return xasprintf("%s%s%s", what ? what : "", what ? ": " : "", needs);
 }
 
 /* "0000:02:00.0 (USB controller), 0000:02:00.1 (SATA controller)" */
@@ -228,7 +258,11 @@ static char *list_text(const struct host *h, const struct iommu_group *g)
 		const char *what = iommu_fn_critical(h, g->list[i]);
 
 		pci_addr_format(&g->list[i]->addr, bdf, sizeof(bdf));
-		if (g->verdict == IOMMU_SHARED && what)
+		if (g->verdict == IOMMU_HOST_NEEDS) {
+			cleanup_free char *n = needs_text(h, g->list[i]);
+
+			t = xasprintf("%s%s%s (%s)", s, i ? ", " : "", bdf, n);
+		} else if (g->verdict == IOMMU_SHARED && what)
 			t = xasprintf("%s%s%s (%s)", s, i ? ", " : "", bdf,
 				      what);
 		else
@@ -251,6 +285,9 @@ char *iommu_verdict_text(const struct host *h, const struct iommu_group *g)
 			       "host");
 	case IOMMU_READY:
 		return xstrdup("ready to pass through alone");
+	case IOMMU_HOST_NEEDS:
+		return xasprintf("could go alone, but the host runs on it: %s",
+				 list);
 	case IOMMU_SIBLINGS:
 		return xasprintf("needs its siblings too: %s (all of them go "
 				 "to the guest together)",

@@ -83,6 +83,7 @@ static void pci_fill_one(struct pci_access *pacc, struct pci_dev *d,
 {
 	const char *group;
 	unsigned hdr;
+	char dn[256];
 
 	pci_fill_info(d, PCI_FILL_WANTED);
 	p->addr.domain = (unsigned)d->domain;
@@ -110,6 +111,11 @@ static void pci_fill_one(struct pci_access *pacc, struct pci_dev *d,
 				p->vendor, p->device);
 		pci_lookup_name(pacc, p->class_name, sizeof(p->class_name),
 				PCI_LOOKUP_CLASS, p->cls);
+		pci_copy_string(p->device_name, sizeof(p->device_name),
+				pci_lookup_name(pacc, dn, sizeof(dn),
+						PCI_LOOKUP_DEVICE |
+							PCI_LOOKUP_NO_NUMBERS,
+						p->vendor, p->device));
 	}
 	pci_read_sysfs(p);
 }
@@ -142,7 +148,9 @@ static void pci_collect(struct pci_access *pacc, struct host *h, unsigned flags)
 
 /* Names come from pci.ids, never udev's hwdb: libpci's hwdb lookup leaks
  * a udev context per call, and hwdb's PCI names are built from the same
- * database. Under a fake root, its own pci.ids holds the fixture's names. */
+ * database. Under a fake root, its own pci.ids holds the fixture's names;
+ * a root without one (a host without the database) has no names, not the
+ * names of the machine running vmrun. */
 static char *pci_setup_names(struct pci_access *pacc)
 {
 	const char *root = hostfs_root();
@@ -152,12 +160,28 @@ static char *pci_setup_names(struct pci_access *pacc)
 	if (!strcmp(root, "/"))
 		return NULL;
 	ids = xasprintf("%s/usr/share/misc/pci.ids", root);
-	if (access(ids, R_OK)) {
-		free(ids);
-		return NULL;
-	}
 	pci_set_name_list_path(pacc, ids, 0);
 	return ids;
+}
+
+bool host_pci_ids_present(void)
+{
+	static const char *const paths[] = {"/usr/share/misc/pci.ids",
+					    "/usr/share/hwdata/pci.ids",
+					    "/usr/share/pci.ids"};
+	const char *root = hostfs_root();
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		cleanup_free char *p =
+			strcmp(root, "/") ? xasprintf("%s%s", root, paths[i])
+					  : xstrdup(paths[i]);
+
+		if (!access(p, R_OK))
+			return true;
+		if (strcmp(root, "/"))
+			break; /* a fake root holds it where pci.c looks */
+	}
+	return false;
 }
 
 int host_pci_scan(struct host *h, unsigned flags, struct vr_error *err)

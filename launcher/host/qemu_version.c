@@ -1,7 +1,8 @@
-/* qemu_version.c: which QEMU a profile gets and its version, from
- * `qemu -version`: the one program vmrun runs to plan. It is run only when
- * the trust rule allows it (trust.h), within a timeout, and the answer is
- * cached per binary. */
+/* qemu_version.c: which QEMU a profile gets, its version from `qemu
+ * -version` and, when asked, its machine types from `-machine help`: the
+ * one program vmrun runs to plan. It is run only when the trust rule
+ * allows it (trust.h), within a timeout, and the version is cached per
+ * binary. */
 #include "host/host.h"
 #include "base/base.h"
 
@@ -42,13 +43,15 @@ static long now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* `path -version` in a process group of its own, stdout to out_fd. */
-static pid_t probe_start(const char *path, int out_fd, int other_fd)
+/* `path opt [arg]` in a process group of its own, stdout to out_fd. */
+static pid_t probe_start(const char *path, const char *opt, const char *arg,
+			 int out_fd, int other_fd)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		char *const argv[] = {(char *)path, (char *)"-version", NULL};
+		char *const argv[] = {(char *)path, (char *)opt, (char *)arg,
+				      NULL};
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 		/* its own group: a timeout kills what it started too */
@@ -113,11 +116,11 @@ static bool probe_wait(pid_t pid, int *status, long deadline)
 	return false;
 }
 
-/* Run `PATH -version` (no shell) and read what it prints, within the
+/* Run `PATH OPT [ARG]` (no shell) and read what it prints, within the
  * timeout; the program is checked like the profile's own programs first
  * (trust.h): an untrusted one is never executed, not even for this. */
-static int host_qemu_output(const char *path, char *buf, size_t len,
-			    struct vr_error *err)
+static int host_qemu_output(const char *path, const char *opt, const char *arg,
+			    char *buf, size_t len, struct vr_error *err)
 {
 	long limit = probe_timeout_ms(), deadline = now_ms() + limit;
 	int fd[2], status = 0, r;
@@ -126,10 +129,10 @@ static int host_qemu_output(const char *path, char *buf, size_t len,
 
 	r = trust_check_program(path, "[vm] qemu", err);
 	if (r)
-		return vr_error_prefix(err, "not running %s -version", path);
+		return vr_error_prefix(err, "not running %s %s", path, opt);
 	if (pipe2(fd, O_CLOEXEC))
 		return vr_error(err, errno, "pipe");
-	pid = probe_start(path, fd[1], fd[0]);
+	pid = probe_start(path, opt, arg, fd[1], fd[0]);
 	close(fd[1]);
 	if (pid < 0) {
 		close(fd[0]);
@@ -141,16 +144,16 @@ static int host_qemu_output(const char *path, char *buf, size_t len,
 		deadline = 0; /* kill it now */
 	if (!probe_wait(pid, &status, deadline))
 		return vr_errorx(err, ETIMEDOUT,
-				 "%s -version did not answer within %ld ms: "
+				 "%s %s did not answer within %ld ms: "
 				 "is it a QEMU binary? Set [vm] qemu in the "
 				 "profile to one",
-				 path, limit);
+				 path, opt, limit);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return vr_errorx(err, EINVAL,
-				 "%s -version failed (status %d): is it a "
+				 "%s %s failed (status %d): is it a "
 				 "QEMU binary? Set [vm] qemu in the profile "
 				 "to one",
-				 path,
+				 path, opt,
 				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	return 0;
 }
@@ -234,7 +237,7 @@ int host_probe_qemu(struct host_qemu *q, const char *qemu, struct vr_error *err)
 	if (qemu_cache_get(cache, key, out, sizeof(out)) &&
 	    !host_qemu_parse_version(out, q))
 		return 0;
-	r = host_qemu_output(q->path, out, sizeof(out), err);
+	r = host_qemu_output(q->path, "-version", NULL, out, sizeof(out), err);
 	if (r)
 		return r;
 	out[strcspn(out, "\n")] = '\0';
@@ -247,4 +250,28 @@ int host_probe_qemu(struct host_qemu *q, const char *qemu, struct vr_error *err)
 				 "binary?",
 				 q->path, out);
 	return 0;
+}
+
+/* `-machine help`: "Supported machines are:", then one "NAME  TEXT"
+ * line each. A binary that lists none (a stand-in) leaves machines
+ * empty: nothing is checked then. */
+void host_qemu_machines(struct host_qemu *q)
+{
+	static char out[65536];
+	struct vr_error ignored;
+	char *save = NULL;
+
+	if (host_qemu_output(q->path, "-machine", "help", out, sizeof(out),
+			     &ignored) ||
+	    !strstr(out, "Supported machines are:"))
+		return;
+	for (char *l = strtok_r(out, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		size_t n = strcspn(l, " \t");
+
+		if (!strncmp(l, "Supported machines", 18) || !n)
+			continue;
+		l[n] = '\0';
+		strv_add(&q->machines, l);
+	}
 }

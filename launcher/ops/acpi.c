@@ -166,8 +166,9 @@ static void aml_package(struct aml *a, const uint32_t *ints, size_t nints,
 	aml_block(a, &op, 1, &p);
 }
 
-static const char *const bat_strings[] = {"VMRUN BAT0", "0001", "LION",
-					  "vmrun"};
+/* Model, serial, type, OEM: what a laptop's own battery reports. Anti-VM
+ * and anti-cheat code reads these; nothing here names vmrun or a VM. */
+static const char *const bat_strings[] = {"Primary", "0001", "LION", "SMP"};
 
 /* _BIF (10.2.2.1): unit mWh, design = last full, rechargeable. */
 static void battery_bif(struct aml *dev)
@@ -247,11 +248,16 @@ static void acpi_header(uint8_t *t, size_t len)
 		t[4 + i] = (uint8_t)(len >> (8 * i));
 	t[8] = 2; /* revision: 64-bit integers */
 	t[9] = 0; /* checksum, below */
-	memcpy(t + 10, "VMRUN ", 6);
-	memcpy(t + 16, "BATTERY ", 8);
+	/* the OEM and creator IDs most firmware tables carry (AMI's
+	 * defaults, Intel's ASL compiler), not ones that name a VM */
+	memcpy(t + 10, "ALASKA", 6);
+	memcpy(t + 16, "A M I   ", 8);
 	t[24] = 1; /* OEM revision */
-	memcpy(t + 28, "VMRN", 4);
-	t[32] = 1; /* creator revision */
+	memcpy(t + 28, "INTL", 4);
+	t[32] = 0x25; /* creator revision 0x20200925 */
+	t[33] = 0x09;
+	t[34] = 0x20;
+	t[35] = 0x20;
 	for (size_t i = 0; i < len; i++)
 		sum = (uint8_t)(sum + t[i]);
 	t[9] = (uint8_t)(0x100 - sum);

@@ -104,7 +104,9 @@ static bool want(enum tristate t, bool boot_gpu)
 	return t == TRI_YES || (t == TRI_AUTO && boot_gpu);
 }
 
-/* The boot GPU warning; true when one is passed through. */
+/* The boot GPU warning; true when one is passed through. Romfile advice
+ * is for NVIDIA cards, whose VBIOS a guest often cannot read once the
+ * host has run it; the stop-units advice only when there are none. */
 static bool boot_gpu_warn(struct plan *plan, const struct profile *p,
 			  const struct host *h)
 {
@@ -114,6 +116,7 @@ static bool boot_gpu_warn(struct plan *plan, const struct profile *p,
 	for (size_t i = 0; i < p->npci; i++) {
 		const struct profile_pci *pp = &p->pci[i];
 		const struct host_pci *d = host_pci_find(h, &pp->host);
+		bool rom_hint = d && d->vendor == 0x10de && !pp->romfile;
 
 		if (!d || !d->boot_vga)
 			continue;
@@ -121,23 +124,84 @@ static bool boot_gpu_warn(struct plan *plan, const struct profile *p,
 		pci_addr_format(&pp->host, bdf, sizeof(bdf));
 		plan_warn(plan,
 			  "[pci.%s] host = %s is the boot GPU: the host loses "
-			  "its console while the guest runs (stop the desktop "
-			  "with [host] stop-units)%s",
+			  "its console while the guest runs%s%s",
 			  pp->name, bdf,
-			  pp->romfile ? ""
-				      : "; if the guest shows no picture, set "
-					"romfile = a clean dump of the card's "
-					"VBIOS, or reset = remove-rescan");
+			  p->host.stop_units.n ? ""
+					       : " (stop the desktop with "
+						 "[host] stop-units)",
+			  rom_hint ? "; if the guest shows no picture, set "
+				     "romfile = a clean dump of the card's "
+				     "VBIOS, or reset = remove-rescan"
+				   : "");
 	}
 	return any;
+}
+
+static bool in_profile(const struct profile *p, const struct pci_addr *a)
+{
+	for (size_t i = 0; i < p->npci; i++)
+		if (pci_addr_eq(&p->pci[i].host, a))
+			return true;
+	return false;
+}
+
+/* Whether systemd runs a display manager now (false without systemd). */
+static bool display_manager_active(void)
+{
+	const char *argv[] = {"systemctl", "is-active", "--quiet",
+			      "display-manager.service", NULL};
+	cleanup_free char *tool = hostfs_find_tool("systemctl");
+	struct vr_error ignored;
+
+	return hostfs_exists("/run/systemd/system") && tool &&
+	       host_run(argv, NULL, 0, &ignored) == 0;
+}
+
+/* The host's only display GPU going to the guest while a display manager
+ * runs the desktop on it, and nothing stops that desktop first. */
+static int only_display_check(const struct profile *p, const struct host *h,
+			      struct vr_error *err)
+{
+	const struct host_pci *disp = iommu_host_display(h);
+	cleanup_free char *label = NULL, *at = NULL;
+	const struct profile_pci *pp = NULL;
+	char bdf[16];
+
+	if (!disp || p->host.stop_units.n)
+		return 0;
+	for (size_t i = 0; i < p->npci; i++)
+		if (pci_addr_eq(&p->pci[i].host, &disp->addr))
+			pp = &p->pci[i];
+	if (!pp)
+		return 0;
+	for (size_t i = 0; i < h->npci; i++)
+		if (iommu_fn_display(&h->pci[i]) && &h->pci[i] != disp &&
+		    !in_profile(p, &h->pci[i].addr) && h->pci[i].driver[0])
+			return 0; /* the host keeps another GPU */
+	if (!display_manager_active())
+		return 0;
+	label = xasprintf("pci.%s", pp->name);
+	at = profile_where(p, label, "host");
+	pci_addr_format(&pp->host, bdf, sizeof(bdf));
+	return vr_errorx(err, EBUSY,
+			 "%s: [pci.%s] host = %s is the host's only display "
+			 "GPU, and display-manager.service runs the desktop "
+			 "on it: the desktop would lose its GPU under it. "
+			 "Stop it for the run: add stop-units = "
+			 "display-manager.service to [host] (vmrun also "
+			 "unbinds the consoles and the EFI framebuffer from "
+			 "the card, and starts it all again after)",
+			 at, pp->name, bdf);
 }
 
 int console_plan(struct plan *plan, const struct profile *p,
 		 const struct host *h, struct vr_error *err)
 {
 	bool boot_gpu = boot_gpu_warn(plan, p, h);
-	int r = units_plan(plan, p, err);
+	int r = only_display_check(p, h, err);
 
+	if (!r)
+		r = units_plan(plan, p, err);
 	if (r)
 		return r;
 	if (want(p->host.unbind_vtconsoles, boot_gpu))

@@ -133,8 +133,9 @@ char *cpuset_mask_format(const struct cpulist *cl)
 
 /* ---- checks and warnings ---- */
 
-static int pin_check(const char *key, const struct cpulist *pin,
-		     const struct host *h, struct vr_error *err)
+static int pin_check(const struct profile *p, const char *key,
+		     const struct cpulist *pin, const struct host *h,
+		     struct vr_error *err)
 {
 	struct cpulist online;
 	cleanup_free char *have = NULL;
@@ -145,10 +146,10 @@ static int pin_check(const char *key, const struct cpulist *pin,
 			continue;
 		have = cpulist_format(&online);
 		cpulist_free(&online);
-		return vr_errorx(err, EINVAL,
-				 "[cpu] %s names CPU %d, but this host has "
-				 "CPUs %s",
-				 key, pin->cpu[i], have);
+		vr_errorx(err, EINVAL,
+			  "[cpu] %s names CPU %d, but this host has CPUs %s",
+			  key, pin->cpu[i], have);
+		return profile_error_at(p, "cpu", key, err);
 	}
 	cpulist_free(&online);
 	return 0;
@@ -252,19 +253,21 @@ static int isolate_check(const struct profile *p, const struct host *h,
 				 "host");
 	if (!hostcpus->n) {
 		all = cpulist_format(&p->cpu.vcpu_pin);
-		return vr_errorx(err, EINVAL,
-				 "[cpu] isolate = yes would leave the host no "
-				 "CPU: vcpu-pin takes all of %s; leave at "
-				 "least one out",
-				 all);
+		vr_errorx(err, EINVAL,
+			  "[cpu] isolate = yes would leave the host no CPU: "
+			  "vcpu-pin takes all of %s; leave at least one out",
+			  all);
+		return profile_error_at(p, "cpu", "vcpu-pin", err);
 	}
-	if (!h->cgroup2)
-		return vr_errorx(err, ENOTSUP,
-				 "[cpu] isolate = yes needs the unified cgroup "
-				 "hierarchy (cgroup v2), but this host runs "
-				 "cpuset on cgroup v1: boot with "
-				 "systemd.unified_cgroup_hierarchy=1 or set "
-				 "isolate = no");
+	if (!h->cgroup2) {
+		vr_errorx(err, ENOTSUP,
+			  "[cpu] isolate = yes needs the unified cgroup "
+			  "hierarchy (cgroup v2), but this host runs cpuset "
+			  "on cgroup v1: boot with "
+			  "systemd.unified_cgroup_hierarchy=1 or set isolate = "
+			  "no");
+		return profile_error_at(p, "cpu", "isolate", err);
+	}
 	return 0;
 }
 
@@ -396,9 +399,9 @@ int cpuset_plan(struct plan *plan, const struct profile *p,
 	cleanup_free char *hostlist = NULL, *guestlist = NULL;
 	int r;
 
-	r = pin_check("vcpu-pin", &p->cpu.vcpu_pin, h, err);
+	r = pin_check(p, "vcpu-pin", &p->cpu.vcpu_pin, h, err);
 	if (!r)
-		r = pin_check("emulator-pin", &p->cpu.emulator_pin, h, err);
+		r = pin_check(p, "emulator-pin", &p->cpu.emulator_pin, h, err);
 	if (r)
 		return r;
 	cpuset_pin_warnings(p, h, &plan->warnings);

@@ -127,15 +127,17 @@ static int node_check(const struct profile *p, const struct host *h, int node,
 		return 0;
 	ids = node_ids(h);
 	if (p->memory.numa_node >= 0)
-		return vr_errorx(err, ENODEV,
-				 "[memory] numa-node = %d: this host has no "
-				 "NUMA node %d (its nodes: %s)",
-				 node, node, ids);
-	return vr_errorx(err, ENODEV,
-			 "[memory] numa-node = auto chose node %d (the node "
-			 "of the first passed-through device), which this "
-			 "host does not have (its nodes: %s): set numa-node",
-			 node, ids);
+		vr_errorx(err, ENODEV,
+			  "[memory] numa-node = %d: this host has no NUMA node "
+			  "%d (its nodes: %s)",
+			  node, node, ids);
+	else
+		vr_errorx(err, ENODEV,
+			  "[memory] numa-node = auto chose node %d (the node "
+			  "of the first passed-through device), which this "
+			  "host does not have (its nodes: %s): set numa-node",
+			  node, ids);
+	return profile_error_at(p, "memory", "numa-node", err);
 }
 
 static const struct host_hugepool *pool_check(const struct host *h, int node,
@@ -171,6 +173,40 @@ static const struct host_hugepool *pool_check(const struct host *h, int node,
 	return NULL;
 }
 
+/* What the host keeps for itself, of total bytes of RAM, when a guest's
+ * memory is in hugepages (never swapped, never given back while it runs):
+ * 1/16 of it, at least 2 GiB. */
+uint64_t hugepages_host_keeps(uint64_t total)
+{
+	return total / 16 > 2 * GIB ? total / 16 : 2 * GIB;
+}
+
+static int room_check(const struct profile *p, const struct host *h,
+		      uint64_t page, struct vr_error *err)
+{
+	uint64_t total = 0, keep, most;
+	char mem[32], all[32], left[32], kept[32];
+
+	for (size_t i = 0; i < h->nnodes; i++)
+		total += h->nodes[i].mem_total;
+	keep = hugepages_host_keeps(total);
+	if (!total || p->vm.memory + keep <= total)
+		return 0;
+	most = total > keep ? (total - keep) / page * page : 0;
+	hugepages_format_size(p->vm.memory, mem, sizeof(mem));
+	hugepages_format_size(total, all, sizeof(all));
+	hugepages_format_size(p->vm.memory < total ? total - p->vm.memory : 0,
+			      left, sizeof(left));
+	hugepages_format_size(keep, kept, sizeof(kept));
+	vr_errorx(err, ENOMEM,
+		  "[vm] memory = %s in hugepages would leave this host %s of "
+		  "its %s, and hugepages are neither swapped nor given back "
+		  "while the guest runs: the host needs %s for itself; make "
+		  "memory %lluM or less (or set [memory] hugepages = none)",
+		  mem, left, all, kept, (unsigned long long)(most / MIB));
+	return profile_error_at(p, "vm", "memory", err);
+}
+
 static int size_check(const struct profile *p, const struct host *h, int node,
 		      unsigned long kb, struct vr_error *err)
 {
@@ -185,21 +221,24 @@ static int size_check(const struct profile *p, const struct host *h, int node,
 
 		hugepages_format_size(lo ? lo : page, a, sizeof(a));
 		hugepages_format_size(lo + page, b, sizeof(b));
-		return vr_errorx(err, EINVAL,
-				 "[vm] memory = %s is not a whole number of %s "
-				 "hugepages: use %s or %s%s",
-				 mem, kb == 2048 ? "2M" : "1G", a, b,
-				 kb == 2048 ? "" : ", or hugepages = 2M");
+		vr_errorx(err, EINVAL,
+			  "[vm] memory = %s is not a whole number of %s "
+			  "hugepages: use %s or %s%s",
+			  mem, kb == 2048 ? "2M" : "1G", a, b,
+			  kb == 2048 ? "" : ", or hugepages = 2M");
+		return profile_error_at(p, "vm", "memory", err);
 	}
 	if (n && n->mem_total && p->vm.memory > n->mem_total) {
 		hugepages_format_size(n->mem_total, nmem, sizeof(nmem));
-		return vr_errorx(err, ENOMEM,
-				 "[vm] memory = %s does not fit in NUMA node "
-				 "%d, which has %s in all: lower memory or "
-				 "choose another [memory] numa-node",
-				 mem, node, nmem);
+		vr_errorx(
+			err, ENOMEM,
+			"[vm] memory = %s does not fit in NUMA node %d, which "
+			"has %s in all: lower memory or choose another "
+			"[memory] numa-node",
+			mem, node, nmem);
+		return profile_error_at(p, "vm", "memory", err);
 	}
-	return 0;
+	return room_check(p, h, page, err);
 }
 
 int hugepages_plan(struct plan *plan, const struct profile *p,
@@ -219,7 +258,7 @@ int hugepages_plan(struct plan *plan, const struct profile *p,
 	kb = pagesize_kb(p->memory.hugepages);
 	pool = pool_check(h, node, p->memory.hugepages, err);
 	if (!pool)
-		return -err->code;
+		return profile_error_at(p, "memory", "hugepages", err);
 	r = size_check(p, h, node, kb, err);
 	if (r)
 		return r;
@@ -347,7 +386,7 @@ static int reserve_fail(const struct pool *pl, long nr0, long got,
 	char node_meminfo[96], buf[4096], v[32];
 	long node_free = -1, avail = -1;
 	struct vr_error scratch;
-	cleanup_free char *msg = NULL;
+	cleanup_free char *msg = NULL, *opts = NULL, *how = NULL;
 
 	snprintf(v, sizeof(v), "%ld", nr0);
 	if (host_write(pl->nr, v, err))
@@ -365,7 +404,10 @@ static int reserve_fail(const struct pool *pl, long nr0, long got,
 		avail = host_meminfo_kb(buf, "MemAvailable");
 	msg = hugepages_short_message(pl->node, pl->size_kb, pl->need, got,
 				      node_free, avail);
-	return vr_errorx(err, ENOMEM, "%s", msg);
+	opts = xasprintf("hugepagesz=%s hugepages=%ld",
+			 pl->size_kb == 2048 ? "2M" : "1G", pl->need);
+	how = boot_cmdline_fix(opts);
+	return vr_errorx(err, ENOMEM, "%s; on this host: %s", msg, how);
 }
 
 /* Ask the kernel for more contiguous memory; failures are not fatal (a

@@ -263,8 +263,12 @@ static void layout_functions(const struct host *h, const struct host_pci *gpu,
 
 	iommu_group_judge(h, gpu->iommu_group, &g);
 	l->verdict = g.verdict;
+	/* HOST_NEEDS: the host runs on the card (its display, say); the
+	 * profile gives it up with the single-GPU settings, and the planner
+	 * refuses what cannot be given up. */
 	whole = gpu->iommu_group >= 0 &&
-		(g.verdict == IOMMU_READY || g.verdict == IOMMU_SIBLINGS);
+		(g.verdict == IOMMU_READY || g.verdict == IOMMU_SIBLINGS ||
+		 g.verdict == IOMMU_HOST_NEEDS);
 	l->fn = xcalloc(h->npci + 1, sizeof(*l->fn));
 	l->fn[l->nfn++] = gpu;
 	for (size_t i = 0; i < h->npci; i++) {

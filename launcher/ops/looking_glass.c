@@ -61,6 +61,37 @@ static int resolve_owner(struct plan *plan,
 	return 0;
 }
 
+/* kvmfr: the module sizes its devices at load time (static_size_mb). The
+ * device must exist and hold want bytes; errors say what to change. */
+static int kvmfr_check(const char *dev, uint64_t want, struct vr_error *err)
+{
+	cleanup_free char *path = hostfs_path(dev);
+	char sizes[256], *tok, *save = NULL;
+	struct vr_error e = {0};
+	unsigned long idx;
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return vr_error(err, errno,
+				"%s: load the kvmfr module first (modprobe "
+				"kvmfr static_size_mb=%llu)",
+				dev, (unsigned long long)(want / MIB));
+	idx = strtoul(dev + strlen("/dev/kvmfr"), NULL, 10);
+	if (hostfs_read("/sys/module/kvmfr/parameters/static_size_mb", sizes,
+			sizeof(sizes), &e))
+		return 0; /* dynamic devices (no static size) are sized by QEMU */
+	tok = strtok_r(sizes, ",", &save);
+	for (unsigned long i = 0; tok && i < idx; i++)
+		tok = strtok_r(NULL, ",", &save);
+	if (tok && strtoull(tok, NULL, 10) * MIB < want)
+		return vr_errorx(err, ENOSPC,
+				 "%s holds %s MiB but Looking Glass needs %llu "
+				 "MiB: reload kvmfr with static_size_mb=%llu",
+				 dev, tok, (unsigned long long)(want / MIB),
+				 (unsigned long long)(want / MIB));
+	return 0;
+}
+
 int looking_glass_plan(struct plan *plan, const struct profile *p,
 		       struct vr_error *err)
 {
@@ -79,6 +110,16 @@ int looking_glass_plan(struct plan *plan, const struct profile *p,
 			       json_object_new_string(lg->device));
 	json_object_object_add(args, "size", json_object_new_uint64(lg->size));
 	if (lg->is_kvmfr) {
+		/* only prepare would find out otherwise, after the host
+		 * changes before it */
+		r = kvmfr_check(lg->device, lg->size, err);
+		if (r) {
+			cleanup_free char *at =
+				profile_where(p, "looking-glass", "device");
+
+			json_object_put(args);
+			return vr_error_prefix(err, "%s: [looking-glass]", at);
+		}
 		plan_add(plan, &looking_glass_op_kvmfr, args,
 			 "check that %s holds %llu MiB for Looking Glass",
 			 lg->device, (unsigned long long)(lg->size / MIB));
@@ -87,7 +128,10 @@ int looking_glass_plan(struct plan *plan, const struct profile *p,
 	r = resolve_owner(plan, lg, &uid, &gid, err);
 	if (r) {
 		json_object_put(args);
-		return r;
+		return profile_error_at(
+			p, "looking-glass",
+			lg->owner && !getpwnam(lg->owner) ? "owner" : "group",
+			err);
 	}
 	json_object_object_add(args, "uid", json_object_new_int((int)uid));
 	json_object_object_add(args, "gid", json_object_new_int((int)gid));
@@ -218,36 +262,10 @@ static int shm_undo(struct op *op, struct vr_error *err)
 	return 0;
 }
 
-/* kvmfr: the module sizes its devices at load time (static_size_mb). */
 static int kvmfr_apply(struct op *op, struct vr_error *err)
 {
-	const char *dev = json_object_get_string(arg(op, "path"));
-	uint64_t want = json_object_get_uint64(arg(op, "size"));
-	cleanup_free char *path = hostfs_path(dev);
-	char sizes[256], *tok, *save = NULL;
-	struct vr_error e = {0};
-	unsigned long idx;
-	struct stat st;
-
-	if (stat(path, &st) < 0)
-		return vr_error(err, errno,
-				"%s: load the kvmfr module first (modprobe "
-				"kvmfr static_size_mb=%llu)",
-				path, (unsigned long long)(want / MIB));
-	idx = strtoul(dev + strlen("/dev/kvmfr"), NULL, 10);
-	if (hostfs_read("/sys/module/kvmfr/parameters/static_size_mb", sizes,
-			sizeof(sizes), &e))
-		return 0; /* dynamic devices (no static size) are sized by QEMU */
-	tok = strtok_r(sizes, ",", &save);
-	for (unsigned long i = 0; tok && i < idx; i++)
-		tok = strtok_r(NULL, ",", &save);
-	if (tok && strtoull(tok, NULL, 10) * MIB < want)
-		return vr_errorx(err, ENOSPC,
-				 "%s holds %s MiB but Looking Glass needs %llu "
-				 "MiB: reload kvmfr with static_size_mb=%llu",
-				 dev, tok, (unsigned long long)(want / MIB),
-				 (unsigned long long)(want / MIB));
-	return 0;
+	return kvmfr_check(json_object_get_string(arg(op, "path")),
+			   json_object_get_uint64(arg(op, "size")), err);
 }
 
 /* Undo removes a file directly in /dev/shm (what the profile allows). */

@@ -134,6 +134,9 @@ extern const struct op_type hugetlbfs_op_dir;	  /* "hugepage-dir" */
  * read-only or size-limited mounts are skipped). malloc'd or NULL. */
 char *hugetlbfs_mount_find(FILE *mounts, unsigned long size_kb,
 			   unsigned long default_kb);
+/* What the host keeps for itself of total bytes of RAM when a guest's
+ * memory is in hugepages (1/16, at least 2 GiB). */
+uint64_t hugepages_host_keeps(uint64_t total);
 /* Pages to add to nr_hugepages so that need pages are free. */
 long hugepages_shortfall(long free, long need);
 /* "2 MiB", "1 GiB", "10.2 GiB" for messages. */

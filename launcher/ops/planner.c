@@ -4,6 +4,7 @@
 #include "ops/ops.h"
 #include "qemu/qemu.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,14 +22,41 @@ static void battery_plan(struct plan *plan, const struct profile *p)
 		  "fake-battery SSDT");
 }
 
+/* The host devices the profile hands to QEMU by path: QEMU would stop at
+ * the first it cannot open, after the host was prepared. */
+static int host_devices_check(const struct profile *p, struct vr_error *err)
+{
+	for (size_t i = 0; i < p->input.evdev.n; i++) {
+		if (hostfs_exists(p->input.evdev.v[i]))
+			continue;
+		vr_errorx(err, ENOENT,
+			  "[input] evdev = %s: no such device on this host "
+			  "(`ls -l /dev/input/by-id/` lists its keyboards and "
+			  "mice)",
+			  p->input.evdev.v[i]);
+		return profile_error_at(p, "input", "evdev", err);
+	}
+	if (p->tpm.type == TPM_PASSTHROUGH && !hostfs_exists("/dev/tpm0")) {
+		vr_errorx(
+			err, ENODEV,
+			"[tpm] type = passthrough hands the host's TPM, "
+			"/dev/tpm0, to the guest, and this host has none: use "
+			"type = swtpm (a software TPM)");
+		return profile_error_at(p, "tpm", "type", err);
+	}
+	return 0;
+}
+
 /* Host ops in the order they are applied (undone in reverse): the
  * desktop and console first, then the devices, then memory and CPUs,
  * then generated files. */
 static int host_ops_plan(struct plan *plan, const struct profile *p,
 			 const struct host *h, struct vr_error *err)
 {
-	int r = console_plan(plan, p, h, err);
+	int r = host_devices_check(p, err);
 
+	if (!r)
+		r = console_plan(plan, p, h, err);
 	if (!r)
 		r = vfio_plan(plan, p, h, err);
 	if (!r)

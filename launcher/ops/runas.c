@@ -19,12 +19,14 @@ static int user_find(const struct profile *p, uid_t *uid, gid_t *gid,
 {
 	const struct passwd *pw = getpwnam(p->vm.run_as);
 
-	if (!pw)
-		return vr_errorx(err, ENOENT,
-				 "[vm] run-as: no user '%s' on this host; "
-				 "create it (useradd --system --no-create-home "
-				 "%s) or name another user",
-				 p->vm.run_as, p->vm.run_as);
+	if (!pw) {
+		vr_errorx(err, ENOENT,
+			  "[vm] run-as: no user '%s' on this host; create it "
+			  "(useradd --system --no-create-home %s) or name "
+			  "another user",
+			  p->vm.run_as, p->vm.run_as);
+		return profile_error_at(p, "vm", "run-as", err);
+	}
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
 	return 0;

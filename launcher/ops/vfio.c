@@ -11,12 +11,17 @@
 #define VFIO_DRIVER   "vfio-pci"
 #define DRIVERS_PROBE "/sys/bus/pci/drivers_probe"
 
-static long vfio_timeout_ms(void)
+static long env_ms(const char *name, long dflt)
 {
-	const char *v = getenv("VMRUN_VFIO_TIMEOUT_MS");
+	const char *v = getenv(name);
 	long ms = v && *v ? strtol(v, NULL, 10) : 0;
 
-	return ms > 0 ? ms : 5000;
+	return ms > 0 ? ms : dflt;
+}
+
+static long vfio_timeout_ms(void)
+{
+	return env_ms("VMRUN_VFIO_TIMEOUT_MS", 5000);
 }
 
 /* "5 s" or "250 ms", for messages. */
@@ -111,6 +116,63 @@ static int probe_and_wait(const char *bdf, const char *want, const char *how,
 			 perr.code ? ": " : "", perr.msg);
 }
 
+/* The processes holding bdf's nodes, as a sentence (malloc'd, NULL when
+ * none hold it or bdf is gone). */
+static char *held_by(const char *bdf)
+{
+	struct host_pci d = {0};
+	struct holder *hs = NULL;
+	size_t n;
+	char *text;
+
+	if (pci_addr_parse(bdf, &d.addr))
+		return NULL;
+	driver_of(bdf, d.driver, sizeof(d.driver));
+	n = holders_find(&d, &hs);
+	text = n ? holders_text(hs, n) : NULL;
+	free(hs);
+	return text;
+}
+
+/* Unbinding a driver whose device is in use waits (for ever) until its
+ * users let go: refuse while they hold it, and do the write where a
+ * stuck one cannot hang vmrun. */
+static int unbind(const char *bdf, const char *cur, struct vr_error *err)
+{
+	cleanup_free char *abs =
+		xasprintf("/sys/bus/pci/devices/%s/driver/unbind", bdf);
+	cleanup_free char *held = held_by(bdf);
+	long ms = env_ms("VMRUN_UNBIND_TIMEOUT_MS", 10000);
+	cleanup_free char *t = timeout_text(ms);
+	int r;
+
+	if (held)
+		return vr_errorx(err, EBUSY,
+				 "%s is still in use, and %s would not let go "
+				 "of it: %s. End them (a service: [host] "
+				 "stop-units stops it first; one that outlives "
+				 "its stop is stuck, see dmesg) and start "
+				 "again",
+				 bdf, cur, held);
+	r = host_write_timeout(abs, bdf, ms, err);
+	if (r != -ETIMEDOUT)
+		return r ? vr_error_prefix(err, "unbind %s from %s", bdf, cur)
+			 : 0;
+	free(held);
+	held = held_by(bdf);
+	return vr_errorx(err, ETIMEDOUT,
+			 "unbind %s from %s did not finish within %s: %s; if "
+			 "the driver lets go of it later, the device is left "
+			 "without one (echo %s > /sys/bus/pci/drivers_probe "
+			 "gives it back)",
+			 bdf, cur, t,
+			 held ? held
+			      : "nothing vmrun can see holds it (a program "
+				"may have its memory mapped through a "
+				"resourceN file; see dmesg)",
+			 bdf);
+}
+
 static int bind_apply(struct op *op, struct vr_error *err)
 {
 	const char *bdf = op_arg(op, "bdf");
@@ -129,10 +191,9 @@ static int bind_apply(struct op *op, struct vr_error *err)
 		return r;
 	driver_of(bdf, cur, sizeof(cur));
 	if (cur[0] && strcmp(cur, VFIO_DRIVER)) {
-		r = write_attr(bdf, "driver/unbind", bdf, err);
+		r = unbind(bdf, cur, err);
 		if (r)
-			return vr_error_prefix(err, "unbind %s from %s", bdf,
-					       cur);
+			return r;
 	}
 	return probe_and_wait(bdf, VFIO_DRIVER, "bind to", err);
 }

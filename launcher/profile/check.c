@@ -342,9 +342,26 @@ static void check_misc(struct profile_ctx *c)
 		  "evdev devices");
 }
 
+/* QEMU puts hv-vendor-id into the Hyper-V CPUID leaves only when some
+ * enlightenment is on: with none, the vendor the user wanted the guest to
+ * see (the Code 43 workaround) silently never reaches it. */
+static void check_hyperv(struct profile_ctx *c)
+{
+	struct psect_rec *r = prec_singleton(c, "hyperv");
+
+	if (c->p->hyperv.vendor_id && !c->p->hyperv.nfeatures)
+		profile_errorf(c, prec_line(r, "vendor-id"),
+			       "[hyperv] vendor-id reaches the guest only "
+			       "with some enlightenment on, and "
+			       "enlightenments = none turns them all off: set "
+			       "enlightenments = default (or a list), or "
+			       "remove vendor-id");
+}
+
 void profile_check(struct profile_ctx *c)
 {
 	check_cpu(c);
+	check_hyperv(c);
 	check_memory(c);
 	check_firmware(c);
 	check_smbios(c);

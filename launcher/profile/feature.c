@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HV_DEFAULT                                                             \
-	"relaxed,vapic,spinlocks=8191,vpindex,runtime,synic,stimer,reset,"     \
-	"frequencies,tlbflush,time"
+#define HV_DEFAULT PROFILE_HV_DEFAULT
 /* QEMU's spinlock retry count: 0xFFF is the smallest it accepts. */
 #define HV_SPINLOCKS_MIN 0xfff
 

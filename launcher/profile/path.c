@@ -186,6 +186,28 @@ static int check_file(struct pval *v, const char *path, int mode)
 	return fd;
 }
 
+/* The header's size byte counts 512-byte blocks: a file shorter than
+ * that is a dump cut short (a read of a ROM BAR that stopped early). */
+static int check_rom_length(struct pval *v, const char *path)
+{
+	struct rom_info ri;
+	int r = rom_read(path, &ri);
+
+	if (r == -EINVAL)
+		return 0; /* the signature check says what is wrong */
+	if (r)
+		return pval_fail(v, "cannot read %s: %s", path, strerror(-r));
+	if (ri.file_len < ri.image_len)
+		return pval_fail(v,
+				 "%s is %llu bytes, but its header says the "
+				 "image is %llu (%llu KiB): the dump was cut "
+				 "short; dump the vBIOS again",
+				 path, (unsigned long long)ri.file_len,
+				 (unsigned long long)ri.image_len,
+				 (unsigned long long)ri.image_len / 1024);
+	return 0;
+}
+
 /* An option ROM starts with 0x55 0xAA; anything else is a bad dump (or a
  * dump with a header, like GPU-Z's for NVIDIA cards). */
 static int check_romfile(struct pval *v, const char *path)
@@ -216,7 +238,7 @@ static int check_romfile(struct pval *v, const char *path)
 			"signature 0x55AA (it starts with 0x%02X%02X); "
 			"dump the vBIOS again or leave romfile out",
 			path, sig[0], sig[1]);
-	return 0;
+	return check_rom_length(v, path);
 }
 
 static int parse_romfile(struct pval *v)

@@ -150,6 +150,63 @@ static int errors_report(struct profile_ctx *c, struct vr_error *err)
 	return -EINVAL;
 }
 
+static void loc_add(struct profile *p, const char *label, const char *key,
+		    int line)
+{
+	struct profile_loc *l;
+
+	p->locs = xrealloc(p->locs, (p->nlocs + 1) * sizeof(*p->locs));
+	l = &p->locs[p->nlocs++];
+	snprintf(l->label, sizeof(l->label), "%s", label);
+	l->key = key;
+	l->line = line;
+}
+
+/* Keep where each section and key was, for profile_where. */
+static void locs_keep(struct profile_ctx *c)
+{
+	for (size_t i = 0; i < c->nrecs; i++) {
+		const struct psect_rec *r = &c->recs[i];
+
+		if (!r->line)
+			continue;
+		loc_add(c->p, r->label, NULL, r->line);
+		for (size_t j = 0; j < profile_nkeys; j++) {
+			const struct pkey *k = &profile_keys[j];
+
+			if (k->sec == r->sec && r->keyline[pkey_slot(k)])
+				loc_add(c->p, r->label, k->name,
+					r->keyline[pkey_slot(k)]);
+		}
+	}
+}
+
+char *profile_where(const struct profile *p, const char *label, const char *key)
+{
+	const char *file = p->path ? p->path : "the profile";
+	int line = 0;
+
+	for (size_t i = 0; i < p->nlocs; i++) {
+		const struct profile_loc *l = &p->locs[i];
+
+		if (strcmp(l->label, label))
+			continue;
+		if (l->key && key && !strcmp(l->key, key))
+			return xasprintf("%s:%d", file, l->line);
+		if (!l->key)
+			line = l->line;
+	}
+	return line ? xasprintf("%s:%d", file, line) : xstrdup(file);
+}
+
+int profile_error_at(const struct profile *p, const char *label,
+		     const char *key, struct vr_error *err)
+{
+	cleanup_free char *at = profile_where(p, label, key);
+
+	return vr_error_prefix(err, "%s", at);
+}
+
 static void ctx_free(struct profile_ctx *c)
 {
 	for (size_t i = 0; i < c->nerrs; i++)
@@ -209,6 +266,8 @@ static int load(const char *text, size_t len, const char *name, const char *dir,
 	if (c.nerrs) {
 		r = errors_report(&c, err);
 		profile_free(p);
+	} else {
+		locs_keep(&c);
 	}
 	ctx_free(&c);
 	return r;
@@ -333,5 +392,6 @@ void profile_free(struct profile *p)
 	}
 	free(p->path);
 	free(p->dir);
+	free(p->locs);
 	memset(p, 0, sizeof(*p));
 }

@@ -147,6 +147,11 @@ struct profile_cpu {
 	bool isolate;
 };
 
+/* [hyperv] enlightenments = default */
+#define PROFILE_HV_DEFAULT                                                     \
+	"relaxed,vapic,spinlocks=8191,vpindex,runtime,synic,stimer,reset,"     \
+	"frequencies,tlbflush,time"
+
 /* One Hyper-V enlightenment: "spinlocks=8191" is name "spinlocks", value
  * "8191". */
 struct hv_feature {
@@ -154,10 +159,17 @@ struct hv_feature {
 	char *value; /* NULL for plain on/off features */
 };
 
+enum hv_unsupported {
+	HV_UNSUPPORTED_DROP,   /* left out with a warning */
+	HV_UNSUPPORTED_REFUSE, /* the start is refused */
+};
+
 struct profile_hyperv {
 	struct hv_feature *features; /* resolved: "default" expanded */
 	size_t nfeatures;	     /* 0 with "none" */
 	char *vendor_id;	     /* <= 12 chars or NULL */
+	/* enlightenments this host's KVM does not offer */
+	enum hv_unsupported unsupported;
 };
 
 struct profile_memory {
@@ -193,7 +205,8 @@ struct profile_pci {
 	bool x_vga;
 	int vendor_id, device_id, sub_vendor_id, sub_device_id; /* -1 host's */
 	enum pci_reset reset;
-	unsigned boot; /* 0 = none */
+	unsigned boot;		 /* 0 = none */
+	bool take_host_critical; /* even what the host runs on (root disk) */
 };
 
 struct profile_disk {
@@ -280,9 +293,19 @@ struct profile_hooks {
 	struct strv pre_start, post_start, pre_stop, post_stop;
 };
 
+/* Where a section or key was set, for what only the host view shows wrong
+ * later (profile_where). */
+struct profile_loc {
+	char label[48];	 /* "cpu", "pci.gpu" */
+	const char *key; /* NULL: the section header */
+	int line;
+};
+
 struct profile {
 	char *path; /* the profile file as given */
 	char *dir;  /* its folder, absolute */
+	struct profile_loc *locs;
+	size_t nlocs;
 	struct profile_vm vm;
 	struct profile_firmware firmware;
 	struct profile_cpu cpu;
@@ -318,6 +341,32 @@ int profile_load(const char *path, struct profile *p, struct vr_error *err);
 int profile_load_string(const char *text, const char *name, const char *dir,
 			struct profile *p, struct vr_error *err);
 void profile_free(struct profile *p);
+
+/* "FILE:LINE" of [label] key in p, else of its section header, else
+ * "FILE": errors the host view finds (a CPU it lacks, a device in use)
+ * point at the line to change as parse errors do. malloc'd. */
+char *profile_where(const struct profile *p, const char *label,
+		    const char *key);
+/* Prefix err's message with profile_where(p, label, key) and ": ".
+ * Returns -err->code, for `return profile_error_at(...)`. */
+int profile_error_at(const struct profile *p, const char *label,
+		     const char *key, struct vr_error *err);
+
+/* rom.c: a vBIOS image's own account of itself. */
+#define ROM_DEVS_MAX 16
+struct rom_info {
+	uint64_t file_len;  /* bytes in the file */
+	uint64_t image_len; /* bytes its header declares (512-byte blocks) */
+	bool has_pcir;	    /* a PCI data structure was found */
+	unsigned vendor, device;
+	unsigned devs[ROM_DEVS_MAX]; /* PCIR 3.0 device list */
+	unsigned ndevs;
+};
+/* Read path's header and PCI data structure: 0, -EINVAL when it does not
+ * start with 0x55AA, or -errno. */
+int rom_read(const char *path, struct rom_info *ri);
+/* Whether the firmware would run it on a device showing these IDs. */
+bool rom_matches(const struct rom_info *ri, unsigned vendor, unsigned device);
 
 /* A VM or section name: [A-Za-z0-9_-], 1 to PROFILE_NAME_MAX characters. */
 bool profile_name_valid(const char *name);

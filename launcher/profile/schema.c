@@ -76,6 +76,10 @@ static const struct enum_val hugepage_vals[] = {{"none", HUGEPAGES_NONE},
 						{"2M", HUGEPAGES_2M},
 						{"1G", HUGEPAGES_1G},
 						{NULL, 0}};
+static const struct enum_val hv_unsupported_vals[] = {
+	{"drop", HV_UNSUPPORTED_DROP},
+	{"refuse", HV_UNSUPPORTED_REFUSE},
+	{NULL, 0}};
 static const struct enum_val smbios_vals[] = {{"none", SMBIOS_NONE},
 					      {"host", SMBIOS_HOST},
 					      {"custom", SMBIOS_CUSTOM},
@@ -231,6 +235,10 @@ const struct pkey profile_keys[] = {
 	{S(SEC_HYPERV), "vendor-id", &pt_str, O(profile_hyperv, vendor_id),
 	 .def_doc = "none", .min = 1, .max = 12,
 	 .values = "up to 12 characters", .help = "hv-vendor-id"},
+	{S(SEC_HYPERV), "unsupported", &pt_enum, O(profile_hyperv, unsupported),
+	 "drop", .choices = hv_unsupported_vals,
+	 .help = "enlightenments this host's KVM does not offer: drop (left "
+		 "out, with a warning) or refuse (the start is refused)"},
 
 	/* [memory] */
 	{S(SEC_MEMORY), "hugepages", &pt_enum, O(profile_memory, hugepages),
@@ -281,7 +289,9 @@ const struct pkey profile_keys[] = {
 	{S(SEC_PCI), "host", &pt_pci_host, O(profile_pci, host),
 	 .flags = PK_REQUIRED, .help = "the host PCI function to pass through"},
 	{S(SEC_PCI), "romfile", &pt_romfile, O(profile_pci, romfile),
-	 .def_doc = "none", .help = "vBIOS image (checked for 0x55AA)"},
+	 .def_doc = "none",
+	 .help = "vBIOS image (checked: the 0x55AA signature, the length its "
+		 "header declares, the PCI IDs it is for)"},
 	{S(SEC_PCI), "rombar", &pt_bool, O(profile_pci, rombar), "yes",
 	 .help = "expose the device's option ROM BAR"},
 	{S(SEC_PCI), "guest-address", &pt_pci_guest, 0, .def_doc = "allocated",
@@ -303,6 +313,11 @@ const struct pkey profile_keys[] = {
 	 .help = "remove-rescan: remove and rescan the device before start"},
 	{S(SEC_PCI), "boot", &pt_uint, O(profile_pci, boot), .def_doc = "none",
 	 .min = 1, .max = 999, .help = "boot order index"},
+	{S(SEC_PCI), "take-host-critical", &pt_bool,
+	 O(profile_pci, take_host_critical), "no",
+	 .help = "pass it through even though the host runs on it: file "
+		 "systems mounted from its disks, swap, the default route, a "
+		 "console (refused otherwise)"},
 
 	/* [disk.NAME] */
 	{S(SEC_DISK), "file", &pt_path, O(profile_disk, file),

@@ -68,8 +68,8 @@ json_object *qb_device(const char *driver, const char *id)
 
 /* -cpu is split on every comma by QEMU (no ",," escape there), so what
  * lands in it must be a plain token. */
-static int check_cpu_token(struct qemu_build *b, const char *what,
-			   const char *s, const char *extra)
+int qb_check_token(struct qemu_build *b, const char *what, const char *s,
+		   const char *extra)
 {
 	if (!*s)
 		return vr_errorx(b->err, EINVAL, "%s is empty", what);
@@ -147,14 +147,46 @@ static int add_firmware(struct qemu_build *b)
 	return 0;
 }
 
+/* A versioned machine type (pc-q35-8.0, copied from a libvirt XML) the
+ * installed QEMU does not have would stop it at start. */
+static int machine_check(struct qemu_build *b, const char *m)
+{
+	const struct strv *ms = &b->h->qemu.machines;
+	const struct host_qemu *q = &b->h->qemu;
+	const char *newest = NULL, *oldest = NULL;
+	cleanup_free char *at = NULL;
+
+	for (size_t i = 0; i < ms->n; i++) {
+		if (!strcmp(ms->v[i], m))
+			return 0;
+		if (strncmp(ms->v[i], "pc-q35-", 7))
+			continue;
+		/* QEMU lists them newest first */
+		newest = newest ? newest : ms->v[i];
+		oldest = ms->v[i];
+	}
+	if (!ms->n)
+		return 0; /* not asked, or QEMU did not say */
+	at = profile_where(b->p, "vm", "machine");
+	return vr_errorx(b->err, ENOENT,
+			 "%s: [vm] machine = %s: QEMU %d.%d.%d (%s) has no "
+			 "such machine type; use q35 (the newest it has, %s), "
+			 "or one from %s to %s (`%s -machine help`)",
+			 at, m, q->major, q->minor, q->micro, q->path,
+			 newest ? newest : "?", oldest ? oldest : "?",
+			 newest ? newest : "?", q->path);
+}
+
 static int add_machine(struct qemu_build *b)
 {
 	const struct profile *p = b->p;
 	const char *m = p->vm.machine ? p->vm.machine : "q35";
 	bool ovmf = p->firmware.type == FW_OVMF;
 	bool sb = ovmf && p->firmware.secure_boot;
-	int r = check_cpu_token(b, "[vm] machine", m, "");
+	int r = qb_check_token(b, "[vm] machine", m, "");
 
+	if (!r)
+		r = machine_check(b, m);
 	if (r)
 		return r;
 	qb_addf(b, "-machine",
@@ -167,65 +199,6 @@ static int add_machine(struct qemu_build *b)
 	return 0;
 }
 
-/* Hyper-V features TCG cannot give a guest: QEMU 7.2 refuses hv-vpindex
- * under TCG, the next ones need it (QEMU's hyperv.rst), and the evmcs
- * family describes KVM's nested VMX, which TCG does not have. */
-static const char *const tcg_hv_refused[] = {
-	"vpindex", "synic",	  "stimer",	  "stimer-direct",
-	"ipi",	   "tlbflush",	  "tlbflush-ext", "tlbflush-direct",
-	"evmcs",   "emsr-bitmap",
-};
-
-static bool tcg_refuses(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(tcg_hv_refused); i++)
-		if (!strcmp(name, tcg_hv_refused[i]))
-			return true;
-	return false;
-}
-
-static int cpu_add_hyperv(struct qemu_build *b, struct strv *f)
-{
-	const struct profile_hyperv *hv = &b->p->hyperv;
-	bool tcg = b->p->vm.accel == ACCEL_TCG;
-	cleanup_free char *dropped = xstrdup("");
-	int r;
-
-	for (size_t i = 0; i < hv->nfeatures; i++) {
-		const struct hv_feature *hf = &hv->features[i];
-
-		r = check_cpu_token(b, "[hyperv] enlightenment", hf->name, "");
-		if (!r && hf->value)
-			r = check_cpu_token(b, "[hyperv] enlightenment value",
-					    hf->value, "");
-		if (r)
-			return r;
-		if (tcg && tcg_refuses(hf->name)) {
-			char *d = xasprintf("%s%s%s", dropped,
-					    *dropped ? "," : "", hf->name);
-
-			free(dropped);
-			dropped = d;
-			continue;
-		}
-		strv_addf(f, "hv-%s=%s", hf->name,
-			  hf->value ? hf->value : "on");
-	}
-	if (*dropped)
-		strv_addf(b->warnings,
-			  "accel = tcg: Hyper-V enlightenments %s left out "
-			  "(TCG cannot provide them)",
-			  dropped);
-	if (hv->vendor_id) {
-		r = check_cpu_token(b, "[hyperv] vendor-id", hv->vendor_id,
-				    " !#$%&()*+/:;<=>?@[]^{|}~");
-		if (r)
-			return r;
-		strv_addf(f, "hv-vendor-id=%s", hv->vendor_id);
-	}
-	return 0;
-}
-
 static int add_cpu(struct qemu_build *b)
 {
 	const struct profile_cpu *c = &b->p->cpu;
@@ -233,7 +206,7 @@ static int add_cpu(struct qemu_build *b)
 	const char *model = c->model ? c->model : "host";
 	struct strv f = {0};
 	cleanup_free char *joined = NULL;
-	int r = check_cpu_token(b, "[cpu] model", model, "");
+	int r = qb_check_token(b, "[cpu] model", model, "");
 
 	if (r)
 		return r;
@@ -247,7 +220,7 @@ static int add_cpu(struct qemu_build *b)
 	 * TCG does not implement it. */
 	if (b->h->cpu_amd && c->threads > 1 && !tcg)
 		strv_add(&f, "topoext=on");
-	r = cpu_add_hyperv(b, &f);
+	r = qemu_cpu_hyperv(b, &f);
 	if (!r && c->hide_hypervisor) {
 		strv_add(&f, "kvm=off");
 		strv_add(&f, "hypervisor=off");
@@ -280,10 +253,11 @@ static int memory_node(struct qemu_build *b, int *node)
 	for (size_t i = 0; i < b->h->nnodes; i++)
 		if (b->h->nodes[i].id == *node)
 			return 0;
-	return vr_errorx(b->err, ENOENT,
-			 "[memory] numa-node %d: the host has no such NUMA "
-			 "node (it has %zu); pick one of its nodes or auto",
-			 *node, b->h->nnodes);
+	vr_errorx(b->err, ENOENT,
+		  "[memory] numa-node %d: the host has no such NUMA node (it "
+		  "has %zu); pick one of its nodes or auto",
+		  *node, b->h->nnodes);
+	return profile_error_at(b->p, "memory", "numa-node", b->err);
 }
 
 static json_object *memory_backend(struct qemu_build *b)

@@ -53,11 +53,18 @@ void qb_json(struct qemu_build *b, const char *opt, json_object *o);
 /* A profile string that goes into a key=value option: control characters
  * are refused (they would garble logs and --print-argv). */
 int qb_check_text(struct qemu_build *b, const char *what, const char *s);
+/* -cpu is split on every comma by QEMU (no ",," escape there): what
+ * lands in it must be a plain token (letters, digits, "-_." and extra). */
+int qb_check_token(struct qemu_build *b, const char *what, const char *s,
+		   const char *extra);
 /* A file path for a key=value option: rooted, commas doubled. */
 char *qb_opt_path(const char *path);
 /* Add bus, multifunction and addr of a placement to a -device object. */
 void qb_place_json(json_object *o, const struct qemu_place *pl);
 json_object *qb_device(const char *driver, const char *id);
+
+/* hyperv.c: the hv-* flags of -cpu. */
+int qemu_cpu_hyperv(struct qemu_build *b, struct strv *f);
 
 /* qemu_pci.c */
 int qemu_pci_place(struct qemu_build *b);

@@ -215,6 +215,11 @@ static json_object *net_backend(struct qemu_build *b,
 	json_object_object_add(o, "ifname", json_object_new_string(tap));
 	json_object_object_add(o, "script", json_object_new_string("no"));
 	json_object_object_add(o, "downscript", json_object_new_string("no"));
+	/* the in-kernel virtio-net backend: packets skip QEMU's loop */
+	if (b->h->vhost_net && n->model == NIC_VIRTIO &&
+	    b->p->vm.accel == ACCEL_KVM)
+		json_object_object_add(o, "vhost",
+				       json_object_new_boolean(true));
 	return o;
 }
 

@@ -28,9 +28,16 @@ static json_object *status_reply(struct sup *s)
 			       json_object_new_uint64(p->vm.memory));
 	if (p->cpu.vcpu_pin.n) {
 		cleanup_free char *l = cpulist_format(&p->cpu.vcpu_pin);
+		json_object *map = json_object_new_array();
 
 		json_object_object_add(o, "vcpu-pin",
 				       json_object_new_string(l));
+		/* in vCPU order: the list above is a sorted set */
+		for (size_t i = 0; i < p->cpu.vcpu_pin.n; i++)
+			json_object_array_add(
+				map,
+				json_object_new_int(p->cpu.vcpu_pin.cpu[i]));
+		json_object_object_add(o, "vcpu-map", map);
 	}
 	if (p->cpu.emulator_pin.n) {
 		cleanup_free char *l = cpulist_format(&p->cpu.emulator_pin);

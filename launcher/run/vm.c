@@ -8,6 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What to read of the host beyond the plain view: device names with
+ * passthrough, KVM itself with accel = kvm, QEMU's machine types for a
+ * versioned one. */
+static unsigned vm_probe_flags(const struct profile *p)
+{
+	unsigned f = p->npci ? HOST_PCI_NAMES : 0;
+
+	if (p->vm.accel == ACCEL_KVM)
+		f |= HOST_KVM;
+	if (p->vm.machine && strcmp(p->vm.machine, "q35"))
+		f |= HOST_QEMU_MACHINES;
+	return f;
+}
+
 int vm_load(const char *profile_path, struct vm *vm, struct vr_error *err)
 {
 	int r;
@@ -28,7 +42,7 @@ int vm_load(const char *profile_path, struct vm *vm, struct vr_error *err)
 	if (r)
 		goto fail_profile;
 	r = host_probe(&vm->host, vm->profile.vm.qemu,
-		       vm->profile.npci ? HOST_PCI_NAMES : 0, err);
+		       vm_probe_flags(&vm->profile), err);
 	if (r)
 		goto fail_profile;
 	r = planner_build(&vm->profile, &vm->host, &vm->plan, err);

@@ -23,7 +23,7 @@
  * Interposed: write, pwrite (values), the open family (O_TRUNC dropped on
  * emulated attributes, as sysfs ignores it), mkdir/mkdirat, rmdir/
  * unlinkat(AT_REMOVEDIR) (cgroups), mount/umount2/umount (a line in
- * ROOT/proc/mounts). Only callers of the public symbols are seen: dash,
+ * ROOT/proc/mounts), ioctl (on ROOT/dev/kvm). Only callers of the public symbols are seen: dash,
  * python and C programs are; bash's and coreutils' echo/printf write
  * through stdio's internal __write and are not.
  *
@@ -31,7 +31,9 @@
  * table sending each attribute write to its handler: fh_pci.c (drivers,
  * remove/rescan, vfio groups), fh_mem.c (hugepages, compaction, caches),
  * fh_cgroup.c (cpusets, procs, controllers, cgroup folders), fh_misc.c
- * (IRQ affinity, vtconsoles, mounts), over fh_file.c and fh_value.c;
+ * (IRQ affinity, vtconsoles, mounts), fh_holders.c (an unbind that waits
+ * while the function's device nodes are open), over fh_file.c and
+ * fh_value.c; fh_kvm.c answers the ioctls of /dev/kvm;
  * fh_shim.h declares what they share.
  */
 #include <dlfcn.h>
@@ -43,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,6 +62,7 @@ static int (*real_mount)(const char *, const char *, const char *,
 			 unsigned long, const void *);
 static int (*real_umount2)(const char *, int);
 static int (*real_umount)(const char *);
+static int (*real_ioctl)(int, unsigned long, ...);
 static int (*real_open)(const char *, int, ...);
 static int (*real_open64)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
@@ -92,6 +96,8 @@ __attribute__((constructor)) static void shim_init(void)
 			 unsigned long, const void *))dlsym(RTLD_NEXT, "mount");
 	real_umount2 = (int (*)(const char *, int))dlsym(RTLD_NEXT, "umount2");
 	real_umount = (int (*)(const char *))dlsym(RTLD_NEXT, "umount");
+	real_ioctl =
+		(int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
 	real_open = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
 	real_open64 =
 		(int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open64");
@@ -147,6 +153,12 @@ static const struct rule rules[] = {
 	{"/proc/irq/*/smp_affinity_list", fh_do_irq_list},
 	{"/proc/irq/*/smp_affinity", fh_do_irq_hex},
 	{"/sys/devices/virtual/vtconsole/vtcon*/bind", fh_do_vtcon_bind},
+};
+
+/* Writes that may block, as the kernel's do: run before the rule, outside
+ * the root's lock, so other processes go on meanwhile. */
+static const struct rule waits[] = {
+	{"/sys/bus/pci/drivers/*/unbind", fh_wait_unheld},
 };
 
 /* Load FAKEHOST_ROOT; false when unset or missing. */
@@ -233,6 +245,19 @@ static int attr_write(int fd, const void *buf, size_t n)
 		return NOT_MINE;
 	}
 	memcpy(r->val, buf, n < VAL_MAX - 1 ? n : VAL_MAX - 1);
+	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++)
+		if (!fnmatch(waits[i].pattern, r->rel, 0)) {
+			char val[VAL_MAX];
+
+			memcpy(val, r->val, sizeof(val));
+			e = waits[i].fn(r);
+			memcpy(r->val, val, sizeof(val));
+			if (e < 0) {
+				free(r);
+				return e;
+			}
+			e = NOT_MINE;
+		}
 	lock = fh_lock_root();
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		if (!fnmatch(rules[i].pattern, r->rel, 0)) {
@@ -492,4 +517,27 @@ int umount(const char *tgt)
 	if (!fh_mount_target(tgt, real))
 		return real_umount(tgt);
 	return umount2(tgt, 0);
+}
+
+/* ---- ioctl: /dev/kvm (fh_kvm.c) ------------------------------------ */
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	struct stat st;
+	va_list ap;
+	void *arg;
+	int r;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	need_init();
+	/* the fake /dev/kvm is a plain file; the real one is not */
+	if (fh_busy || fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return real_ioctl(fd, req, arg);
+	fh_busy = 1;
+	r = fh_is_kvm_fd(fd) ? fh_kvm_ioctl(fd, req, arg)
+			     : real_ioctl(fd, req, arg);
+	fh_busy = 0;
+	return r;
 }

@@ -5,6 +5,9 @@ import os
 import shutil
 import uuid
 
+from fh_devices import (build_blocks, build_consoles_tty, build_holders,
+                        build_dev_nodes, build_mountinfo, build_nets,
+                        mount_lines)
 from fh_pci import build_pci, device_relpath
 from fh_util import (cpumask, cpus_of_node, fmt_list, link, node_of_cpu,
                      read, write)
@@ -25,14 +28,22 @@ def build(host, root, systemd=True):
     build_cpus(root, host)
     build_nodes(root, host)
     build_pci(root, host)
+    build_dev_nodes(root, host)
+    made = build_blocks(root, host)
     build_proc(root, host)
+    build_mountinfo(root, host, made, base_mounts(host))
     build_cgroup(root, host)
     build_consoles(root, host)
     build_dmi(root, host)
     build_power(root, host)
-    build_dev_run(root, host, systemd)
+    build_dev_run(root, host, systemd and host.systemd)
+    build_kvm(root, host)
+    build_bootloader(root, host)
     build_stubs(root)
     build_net(root)
+    build_nets(root, host)
+    build_consoles_tty(root, host)
+    build_holders(root, host)
     refresh_memory(root)
 
 
@@ -53,7 +64,7 @@ def build_state(root, host):
         write(os.path.join(st, "native", p.bdf), (p.driver or "-") + "\n")
         write(os.path.join(st, "devpath", p.bdf), device_relpath(p) + "\n")
     os.makedirs(os.path.join(st, "removed"), exist_ok=True)
-    for u in DISPLAY_MANAGERS:
+    for u in DISPLAY_MANAGERS + tuple(h[2] for h in host.holders if h[2]):
         write(os.path.join(st, "units", u), "active\n")
     write(os.path.join(st, "calls.log"), "")
 
@@ -204,6 +215,8 @@ def write_meminfo(root, mem, tot):
 
 
 def cpu_is_amd(host):
+    if host.vendor:
+        return host.vendor == "amd"
     bridges = [p for p in host.pci if p.cls >> 8 == 0x06 and p.bus == 0]
     first = bridges[0] if bridges else (host.pci[0] if host.pci else None)
     return bool(first and first.vendor == 0x1022)
@@ -217,7 +230,12 @@ def cpuinfo(host):
              "rdtscp lm constant_tsc rep_good nopl nonstop_tsc cpuid pni "
              "pclmulqdq ssse3 cx16 sse4_1 sse4_2 popcnt aes xsave avx "
              "rdrand lahf_lm")
-    flags += " svm topoext npt" if amd else " vmx ept vpid flexpriority"
+    if host.virt:
+        flags += " svm npt" if amd else " vmx ept vpid flexpriority"
+    if amd:
+        flags += " topoext"
+    if host.hypervisor:
+        flags += " hypervisor"
     out = []
     for c in range(host.cpus):
         node = node_of_cpu(host, c)
@@ -238,33 +256,41 @@ def cpuinfo(host):
     return "".join(out)
 
 
-def mounts(host):
-    m = ["sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0",
-         "proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0",
-         "udev /dev devtmpfs rw,nosuid,relatime,mode=755 0 0",
-         "tmpfs /run tmpfs rw,nosuid,nodev,noexec,relatime,mode=755 0 0",
-         "/dev/nvme0n1p2 / ext4 rw,relatime 0 0",
-         "tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0"]
+def base_mounts(host):
+    """(source, target, type, options) of the kernel's own file systems."""
+    m = [("sysfs", "/sys", "sysfs", "rw,nosuid,nodev,noexec,relatime"),
+         ("proc", "/proc", "proc", "rw,nosuid,nodev,noexec,relatime"),
+         ("udev", "/dev", "devtmpfs", "rw,nosuid,relatime,mode=755"),
+         ("tmpfs", "/run", "tmpfs", "rw,nosuid,nodev,noexec,relatime,"
+          "mode=755"),
+         ("tmpfs", "/dev/shm", "tmpfs", "rw,nosuid,nodev")]
     if host.cgroup == "v2":
-        m.append("cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nodev,noexec,"
-                 "relatime,nsdelegate,memory_recursiveprot 0 0")
+        m.append(("cgroup2", "/sys/fs/cgroup", "cgroup2", "rw,nosuid,nodev,"
+                  "noexec,relatime,nsdelegate,memory_recursiveprot"))
     else:
-        m += ["tmpfs /sys/fs/cgroup tmpfs ro,nosuid,nodev,noexec,mode=755 "
-              "0 0",
-              "cgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid,nodev,"
-              "noexec,relatime,nsdelegate 0 0",
-              "cgroup /sys/fs/cgroup/systemd cgroup rw,nosuid,nodev,noexec,"
-              "relatime,xattr,name=systemd 0 0",
-              "cgroup /sys/fs/cgroup/cpuset cgroup rw,nosuid,nodev,noexec,"
-              "relatime,cpuset 0 0"]
-    m.append("hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M "
-             "0 0")
+        m += [("tmpfs", "/sys/fs/cgroup", "tmpfs",
+               "ro,nosuid,nodev,noexec,mode=755"),
+              ("cgroup2", "/sys/fs/cgroup/unified", "cgroup2",
+               "rw,nosuid,nodev,noexec,relatime,nsdelegate"),
+              ("cgroup", "/sys/fs/cgroup/systemd", "cgroup",
+               "rw,nosuid,nodev,noexec,relatime,xattr,name=systemd"),
+              ("cgroup", "/sys/fs/cgroup/cpuset", "cgroup",
+               "rw,nosuid,nodev,noexec,relatime,cpuset")]
+    m.append(("hugetlbfs", "/dev/hugepages", "hugetlbfs",
+              "rw,relatime,pagesize=2M"))
+    return m
+
+
+def mounts(host):
+    m = ["%s %s %s %s 0 0" % x for x in base_mounts(host)]
+    m[4:4] = ["%s %s %s rw,relatime 0 0" % x for x in mount_lines(host)]
     return "\n".join(m) + "\n"
 
 
 def build_proc(root, host):
     p = os.path.join(root, "proc")
     write(os.path.join(p, "cmdline"), host.cmdline + "\n", 0o444)
+    write(os.path.join(p, "sys/kernel/hostname"), host.name + "\n")
     write(os.path.join(p, "cpuinfo"), cpuinfo(host), 0o444)
     write(os.path.join(p, "mounts"), mounts(host), 0o444)
     os.makedirs(os.path.join(p, "self"), exist_ok=True)
@@ -417,12 +443,84 @@ def build_power(root, host):
 def build_dev_run(root, host, systemd):
     for d in ("dev/hugepages", "dev/shm", "run", "etc", "tmp"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
-    write(os.path.join(root, "dev/kvm"), "", 0o666)
+    if host.kvm != "no":
+        write(os.path.join(root, "dev/kvm"), "", 0o666)
+        # the vhost_net module comes with KVM hosts' kernels
+        write(os.path.join(root, "dev/vhost-net"), "", 0o600)
     # Host accounts the planner looks up under the root: root alone, so
     # no answer depends on the machine the tests run on.
     write(os.path.join(root, "etc/group"), "root:x:0:\n", 0o644)
     if systemd:
         os.makedirs(os.path.join(root, "run/systemd/system"))
+
+
+# CPUID bits of each Hyper-V enlightenment in what KVM_GET_SUPPORTED_HV_CPUID
+# returns: (leaf, register, bits), as QEMU checks them (hyperv-proto.h).
+HV_FEATURES = 0x40000003
+HV_RECOMMEND = 0x40000004
+HV_BITS = {
+    "relaxed": [(HV_RECOMMEND, "eax", 1 << 5)],
+    "vapic": [(HV_FEATURES, "eax", 1 << 4)],
+    "time": [(HV_FEATURES, "eax", 1 << 1 | 1 << 9)],
+    "crash": [(HV_FEATURES, "edx", 1 << 10)],
+    "reset": [(HV_FEATURES, "eax", 1 << 7)],
+    "vpindex": [(HV_FEATURES, "eax", 1 << 6)],
+    "runtime": [(HV_FEATURES, "eax", 1 << 0)],
+    "synic": [(HV_FEATURES, "eax", 1 << 2)],
+    "stimer": [(HV_FEATURES, "eax", 1 << 3)],
+    "frequencies": [(HV_FEATURES, "eax", 1 << 11),
+                    (HV_FEATURES, "edx", 1 << 8)],
+    "reenlightenment": [(HV_FEATURES, "eax", 1 << 13)],
+    "tlbflush": [(HV_RECOMMEND, "eax", 1 << 2 | 1 << 11)],
+    "evmcs": [(HV_RECOMMEND, "eax", 1 << 14)],
+    "ipi": [(HV_RECOMMEND, "eax", 1 << 10 | 1 << 11)],
+    "stimer-direct": [(HV_FEATURES, "edx", 1 << 19)],
+}
+
+
+def build_kvm(root, host):
+    """What the shim's /dev/kvm answers (.fakehost/kvm): whether a VM can
+    be created and the Hyper-V CPUID leaves of the enlightenments."""
+    if host.kvm == "no":
+        return
+    regs = {leaf: {"eax": 0, "ebx": 0, "ecx": 0, "edx": 0}
+            for leaf in range(0x40000000, 0x40000006)}
+    regs[0x40000000].update(eax=0x40000005, ebx=0x7263694d, ecx=0x666f736f,
+                            edx=0x76482074)  # "Microsoft Hv"
+    regs[0x40000001]["eax"] = 0x31237648  # "Hv#1"
+    regs[HV_FEATURES]["eax"] |= 1 << 5  # hypercalls, always
+    for name in host.hv if host.hv is not None else HV_BITS:
+        for leaf, reg, bits in HV_BITS[name]:
+            regs[leaf][reg] |= bits
+    lines = ["vm %s" % ("ok" if host.kvm == "yes" else "EBUSY")]
+    for leaf in sorted(regs):
+        r = regs[leaf]
+        lines.append("hv 0x%08x 0x%08x 0x%08x 0x%08x 0x%08x" % (
+            leaf, r["eax"], r["ebx"], r["ecx"], r["edx"]))
+    write(os.path.join(root, ".fakehost/kvm"), "\n".join(lines) + "\n")
+
+
+# The file each boot loader keeps the kernel command line in.
+BOOT_FILES = {
+    "grub": ("etc/default/grub",
+             'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\n'
+             'GRUB_CMDLINE_LINUX=""\n'),
+    "systemd-boot": ("etc/kernel/cmdline", "root=UUID=0b5e rw quiet\n"),
+    "refind": ("boot/refind_linux.conf",
+               '"Boot with standard options"  "root=UUID=0b5e rw quiet"\n'),
+    "nixos": ("etc/NIXOS", ""),
+}
+
+
+def build_bootloader(root, host):
+    if host.bootloader in BOOT_FILES:
+        path, text = BOOT_FILES[host.bootloader]
+        write(os.path.join(root, path), text)
+    if host.bootloader == "systemd-boot":
+        write(os.path.join(root, "boot/loader/loader.conf"), "timeout 3\n")
+    if host.bootloader == "nixos":
+        write(os.path.join(root, "etc/nixos/configuration.nix"),
+              "{ config, pkgs, ... }:\n{\n  boot.kernelParams = [ ];\n}\n")
 
 
 def build_net(root):

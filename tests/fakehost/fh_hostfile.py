@@ -7,7 +7,16 @@ SIZES_KB = (2048, 1048576)
 RESET_METHODS = ("flr", "bus", "pm", "af_flr", "acpi", "device_specific",
                  "cxl_bus", "none")
 STATEMENTS = ("host", "cpus", "threads-per-core", "node", "hugepages",
-              "cmdline", "cgroup", "pci", "l3", "battery")
+              "cmdline", "cgroup", "pci", "processor", "kvm", "systemd",
+              "pci-ids", "bootloader", "block", "net", "default-route",
+              "console", "holder", "l3", "battery")
+# Hyper-V enlightenments a KVM may offer (KVM_GET_SUPPORTED_HV_CPUID), as
+# QEMU names them without "hv-"; the CPUID bits are in fh_build.py.
+HV_FEATURES = ("relaxed", "vapic", "time", "crash", "reset", "vpindex",
+               "runtime", "synic", "stimer", "frequencies",
+               "reenlightenment", "tlbflush", "evmcs", "ipi",
+               "stimer-direct")
+BOOTLOADERS = ("grub", "systemd-boot", "refind", "nixos", "unknown")
 UNITS = {"K": 1, "M": 1 << 10, "G": 1 << 20, "T": 1 << 30}
 
 
@@ -24,7 +33,7 @@ class Pci:
         self.cls = 0          # 0xBBSS
         self.progif = None    # None: derived from the class
         self.vendor = self.device = 0
-        self.group = 0
+        self.group = 0        # None: in no IOMMU group (IOMMU off)
         self.driver = None    # None: no driver
         self.bridge = False
         self.boot_vga = False
@@ -60,6 +69,38 @@ class Host:
         self.l3 = []          # [([cpus], line)]: CPUs sharing one L3 cache
         self.battery = None   # power_supply name of a laptop's battery
         self.comment = []     # leading comment lines
+        self.vendor = None    # "intel"/"amd"; None: from the chipset
+        self.virt = True      # vmx/svm in /proc/cpuinfo
+        self.hypervisor = False  # running in a VM ("hypervisor" flag)
+        self.kvm = "yes"      # yes, no (no /dev/kvm), broken (no VMs)
+        self.hv = None        # Hyper-V features KVM offers; None: all
+        self.systemd = True
+        self.pci_ids = True   # a PCI ID database with the names
+        self.bootloader = "grub"
+        self.blocks = []      # Block
+        self.nets = []        # (name, bdf, master, line)
+        self.route = None     # interface of the default route
+        self.consoles = []    # (name, bdf, line)
+        self.holders = []     # (pid, comm, unit, [paths], line)
+
+
+class Block:
+    """A block device: a disk of a PCI function, a partition of a disk,
+    or a device-mapper / md volume on others."""
+
+    def __init__(self, line, name):
+        self.line = line
+        self.name = name
+        self.bdf = None       # disks: the PCI function
+        self.on = []          # partitions and volumes: what they sit on
+        self.mount = None
+        self.fs = "ext4"
+        self.swap = False
+        self.dm = None        # device-mapper name (dm-N only)
+
+    @property
+    def virtual(self):
+        return bool(re.fullmatch(r"(dm-|md)\d+", self.name))
 
 
 def parse_cpulist(s):
@@ -242,7 +283,8 @@ class Parser:
             self.fail("bad VENDOR:DEVICE '%s' (expected e.g. 10de:1c02)"
                       % f[3])
         p.vendor, p.device = int(ids[0], 16), int(ids[1], 16)
-        p.group = self.count(f[4], "IOMMU group", 0)
+        p.group = None if f[4] == "-" else self.count(f[4], "IOMMU group",
+                                                      0)
         if f[5] != "-":
             if not re.fullmatch(r"[A-Za-z0-9_.-]+", f[5]):
                 self.fail("bad driver name '%s' (use - for none)" % f[5])
@@ -255,6 +297,152 @@ class Parser:
             self.fail("missing device name after the flags (the last field "
                       'is the quoted "NAME")')
         self.host.pci.append(p)
+
+    def choice(self, f, usage, allowed):
+        self.nargs(f, 2, usage)
+        if f[1] not in allowed:
+            self.fail("%s must be %s, got '%s'"
+                      % (f[0], " or ".join("'%s'" % a for a in allowed),
+                         f[1]))
+        return f[1]
+
+    def st_processor(self, f):
+        self.once("processor")
+        if len(f) < 2 or f[1] not in ("intel", "amd"):
+            self.fail("expected 'processor intel|amd [novirt] "
+                      "[hypervisor]'")
+        self.host.vendor = f[1]
+        for flag in f[2:]:
+            if flag == "novirt":
+                self.host.virt = False
+            elif flag == "hypervisor":
+                self.host.hypervisor = True
+            else:
+                self.fail("unknown processor flag '%s' (expected novirt, "
+                          "hypervisor)" % flag)
+
+    def st_kvm(self, f):
+        self.once("kvm")
+        if len(f) not in (2, 3) or f[1] not in ("yes", "no", "broken"):
+            self.fail("expected 'kvm yes|no|broken [hv=LIST]'")
+        self.host.kvm = f[1]
+        if len(f) == 3:
+            k, eq, v = f[2].partition("=")
+            if k != "hv" or not eq:
+                self.fail("expected hv=LIST after 'kvm %s', got '%s'"
+                          % (f[1], f[2]))
+            names = [x for x in v.split(",") if x]
+            bad = [x for x in names if x not in HV_FEATURES]
+            if bad:
+                self.fail("unknown Hyper-V enlightenment '%s' (known: %s)"
+                          % (bad[0], ",".join(HV_FEATURES)))
+            self.host.hv = names
+
+    def st_systemd(self, f):
+        self.once("systemd")
+        self.host.systemd = self.choice(f, "systemd yes|no",
+                                        ("yes", "no")) == "yes"
+
+    def st_pci_ids(self, f):
+        self.once("pci-ids")
+        self.host.pci_ids = self.choice(f, "pci-ids yes|no",
+                                        ("yes", "no")) == "yes"
+
+    def st_bootloader(self, f):
+        self.once("bootloader")
+        self.host.bootloader = self.choice(f, "bootloader NAME", BOOTLOADERS)
+
+    def devname(self, s, what):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]*", s):
+            self.fail("bad %s name '%s'" % (what, s))
+        return s
+
+    def bdf_arg(self, v):
+        m = re.fullmatch(r"([0-9a-f]{4}):([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])",
+                         v)
+        if not m:
+            self.fail("bad pci=%s (expected pci=DDDD:BB:DD.F)" % v)
+        return v
+
+    def st_block(self, f):
+        usage = ("block NAME pci=BDF|on=NAME[,NAME] [mount=PATH] [fs=TYPE] "
+                 "[swap] [dm=NAME]")
+        if len(f) < 3:
+            self.fail("expected '%s'" % usage)
+        b = Block(self.lineno, self.devname(f[1], "block device"))
+        if any(x.name == b.name for x in self.host.blocks):
+            self.fail("block device %s given twice" % b.name)
+        for a in f[2:]:
+            k, eq, v = a.partition("=")
+            if k == "pci" and eq:
+                b.bdf = self.bdf_arg(v)
+            elif k == "on" and eq and v:
+                b.on = v.split(",")
+            elif k == "mount" and eq and v.startswith("/"):
+                b.mount = v
+            elif k == "fs" and eq and re.fullmatch(r"[a-z0-9_.]+", v):
+                b.fs = v
+            elif a == "swap":
+                b.swap = True
+            elif k == "dm" and eq and v:
+                b.dm = v
+            else:
+                self.fail("unknown block field '%s' (expected %s)"
+                          % (a, usage))
+        if bool(b.bdf) == bool(b.on):
+            self.fail("block %s needs pci=BDF (a disk) or on=NAME (a "
+                      "partition or volume), not both" % b.name)
+        if b.dm and not b.name.startswith("dm-"):
+            self.fail("dm=%s is only for dm-N devices" % b.dm)
+        self.host.blocks.append(b)
+
+    def st_net(self, f):
+        if len(f) not in (3, 4) or not f[2].startswith("pci="):
+            self.fail("expected 'net NAME pci=BDF [master=BRIDGE]'")
+        master = None
+        if len(f) == 4:
+            k, eq, v = f[3].partition("=")
+            if k != "master" or not v:
+                self.fail("expected master=BRIDGE, got '%s'" % f[3])
+            master = self.devname(v, "bridge")
+        name = self.devname(f[1], "interface")
+        if any(n[0] == name for n in self.host.nets) or name in ("lo",
+                                                                  "br0"):
+            self.fail("interface %s given twice" % name)
+        self.host.nets.append((name, self.bdf_arg(f[2][4:]), master,
+                               self.lineno))
+
+    def st_default_route(self, f):
+        self.once("default-route")
+        self.nargs(f, 2, "default-route INTERFACE")
+        self.host.route = self.devname(f[1], "interface")
+
+    def st_console(self, f):
+        self.nargs(f, 3, "console TTY pci=BDF")
+        if not f[2].startswith("pci="):
+            self.fail("expected 'console TTY pci=BDF'")
+        self.host.consoles.append((self.devname(f[1], "tty"),
+                                   self.bdf_arg(f[2][4:]), self.lineno))
+
+    def st_holder(self, f):
+        usage = "holder PID COMM [unit=UNIT] /dev/PATH..."
+        if len(f) < 4:
+            self.fail("expected '%s'" % usage)
+        pid = self.count(f[1], "PID", 2)
+        if any(h[0] == pid for h in self.host.holders):
+            self.fail("holder %d given twice" % pid)
+        unit = None
+        paths = []
+        for a in f[3:]:
+            if a.startswith("unit="):
+                unit = a[5:]
+            elif re.fullmatch(r"/dev/[A-Za-z0-9_./-]+", a) and ".." not in a:
+                paths.append(a)
+            else:
+                self.fail("bad holder field '%s' (expected %s)" % (a, usage))
+        if not paths:
+            self.fail("holder %d holds nothing (expected %s)" % (pid, usage))
+        self.host.holders.append((pid, f[2], unit, paths, self.lineno))
 
     def pci_flag(self, p, flag):
         k, eq, v = flag.partition("=")
@@ -337,6 +525,80 @@ class Parser:
                                                          boot.line), p.line)
                 boot = p
         h.pci.sort(key=lambda d: d.key)
+        self.check_links()
+        default_blocks(h)
+        default_nets(h)
+
+    def check_links(self):
+        """What the block, net, console and route lines name exists."""
+        h = self.host
+        bdfs = {p.bdf for p in h.pci}
+        names = set()
+        for b in h.blocks:
+            if b.bdf and b.bdf not in bdfs:
+                self.fail("block %s: pci=%s is no pci line of this fixture"
+                          % (b.name, b.bdf), b.line)
+            for o in b.on:
+                if o not in names:
+                    self.fail("block %s: on=%s names no block device "
+                              "given before it" % (b.name, o), b.line)
+            names.add(b.name)
+        for name, bdf, master, line in h.nets:
+            if bdf not in bdfs:
+                self.fail("net %s: pci=%s is no pci line of this fixture"
+                          % (name, bdf), line)
+        for name, bdf, line in h.consoles:
+            if bdf not in bdfs:
+                self.fail("console %s: pci=%s is no pci line of this "
+                          "fixture" % (name, bdf), line)
+        ifaces = {n[0] for n in h.nets} | {n[2] for n in h.nets if n[2]} | \
+            {"br0"}
+        if h.route and h.route not in ifaces:
+            self.fail("default-route %s: no such interface (net lines: %s)"
+                      % (h.route, ", ".join(sorted(ifaces))),
+                      self.seen.get("default-route"))
+
+
+# A fixture without block (net) lines gets the disks (interfaces) a
+# desktop of its PCI functions has: the root file system on its first NVMe
+# (else SATA) controller, the default route on its first Ethernet port.
+def default_blocks(h):
+    if h.blocks:
+        return
+    nvme = [p for p in h.pci if p.cls == 0x0108 and p.driver == "nvme"]
+    sata = [p for p in h.pci if p.cls == 0x0106 and p.driver == "ahci"]
+    for i, p in enumerate(nvme):
+        b = Block(p.line, "nvme%dn1" % i)
+        b.bdf = p.bdf
+        h.blocks.append(b)
+    if not nvme and sata:
+        b = Block(sata[0].line, "sda")
+        b.bdf = sata[0].bdf
+        h.blocks.append(b)
+    if not h.blocks:
+        return
+    disk = h.blocks[0].name
+    sep = "p" if disk[-1].isdigit() else ""
+    for n, mount, fs in ((1, "/boot/efi", "vfat"), (2, "/", "ext4")):
+        b = Block(h.blocks[0].line, "%s%s%d" % (disk, sep, n))
+        b.on, b.mount, b.fs = [disk], mount, fs
+        h.blocks.append(b)
+
+
+def net_name(p):
+    kind = "wl" if p.cls == 0x0280 else "en"
+    return "%sp%ds%d%s" % (kind, p.bus, p.dev, "f%d" % p.fn if p.fn else "")
+
+
+def default_nets(h):
+    if h.nets:
+        return
+    for p in h.pci:
+        if p.cls >> 8 == 0x02 and p.driver and p.driver != "vfio-pci":
+            h.nets.append((net_name(p), p.bdf, None, p.line))
+    eth = [n for n, bdf, _, _ in h.nets if n.startswith("en")]
+    if h.route is None and h.nets:
+        h.route = eth[0] if eth else h.nets[0][0]
 
 
 def parse_file(path):

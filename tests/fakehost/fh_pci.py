@@ -25,7 +25,8 @@ VENDORS = {
 CLASSES = {
     0x01: ("Mass storage controller", {0x06: "SATA controller",
                                        0x08: "Non-Volatile memory "
-                                             "controller"}),
+                                             "controller",
+                                       0x80: "Mass storage controller"}),
     0x02: ("Network controller", {0x00: "Ethernet controller",
                                   0x80: "Network controller"}),
     0x03: ("Display controller", {0x00: "VGA compatible controller",
@@ -37,6 +38,7 @@ CLASSES = {
                                      0x05: "SMBus"}),
     0x10: ("Encryption controller", {0x80: "Encryption controller"}),
     0x13: ("Non-Essential Instrumentation", {}),
+    0xff: ("Unassigned class", {}),
 }
 
 # Programming interfaces the kernel shows in the class file.
@@ -169,9 +171,10 @@ def build_device(root, host, p, slots):
     for name in ("remove", "rescan"):
         w(name, "", 0o200)
     link(os.path.join(d, "subsystem"), os.path.join(root, "sys/bus/pci"))
-    group = os.path.join(root, "sys/kernel/iommu_groups", str(p.group))
-    link(os.path.join(d, "iommu_group"), group)
-    link(os.path.join(group, "devices", p.bdf), d)
+    if p.group is not None:
+        group = os.path.join(root, "sys/kernel/iommu_groups", str(p.group))
+        link(os.path.join(d, "iommu_group"), group)
+        link(os.path.join(group, "devices", p.bdf), d)
     link(os.path.join(root, "sys/bus/pci/devices", p.bdf), d)
     if p.driver:
         drv = driver_dir(root, p.driver)
@@ -217,12 +220,13 @@ def build_pci(root, host):
                                     % (p.dom, root_bus(p))),):
             write(os.path.join(parent, "uevent"), "")
     vfio_groups = sorted({p.group for p in host.pci
-                          if p.driver == "vfio-pci"})
+                          if p.driver == "vfio-pci" and p.group is not None})
     os.makedirs(os.path.join(root, "dev/vfio"), exist_ok=True)
     write(os.path.join(root, "dev/vfio/vfio"), "", 0o666)
     for g in vfio_groups:
         write(os.path.join(root, "dev/vfio", str(g)), "", 0o600)
-    write(os.path.join(root, "usr/share/misc/pci.ids"), pci_ids(host))
+    if host.pci_ids:
+        write(os.path.join(root, "usr/share/misc/pci.ids"), pci_ids(host))
 
 
 def root_bus(p):
@@ -238,7 +242,8 @@ def pci_ids(host):
     devices = {}
     vendors = set(VENDORS)
     for p in host.pci:
-        devices.setdefault(p.vendor, {}).setdefault(p.device, p.name)
+        if p.name:
+            devices.setdefault(p.vendor, {}).setdefault(p.device, p.name)
         vendors.add(p.vendor)
         if p.subsys[0]:
             vendors.add(p.subsys[0])

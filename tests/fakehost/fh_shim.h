@@ -114,6 +114,13 @@ int fh_fake_mount(const char *src, const char *tgt, const char *type,
 		  unsigned long flags, const void *data);
 int fh_fake_umount(const char *tgt, int flags);
 
+/* fh_holders.c */
+int fh_wait_unheld(struct req *r);
+
+/* fh_kvm.c */
+bool fh_is_kvm_fd(int fd);
+int fh_kvm_ioctl(int fd, unsigned long req, void *arg);
+
 #pragma GCC visibility pop
 
 #endif

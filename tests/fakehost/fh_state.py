@@ -139,7 +139,9 @@ SET_HELP = """keys of `fakehost set DIR KEY=VALUE...`:
                          kernel shows it, without going through the shim
   pci.BDF.driver_override=NAME|-   the driver_override attribute
   cmdline=STRING         /proc/cmdline
-  systemd=yes|no         whether /run/systemd/system exists"""
+  systemd=yes|no         whether /run/systemd/system exists
+  proc.PID.stuck=yes|no  the process is stuck in the kernel: stopping its
+                         unit does not end it"""
 
 
 def parse_kb(v):
@@ -181,6 +183,17 @@ def set_one(root, key, val):
         return set_pci(root, m.group(1), m.group(2), val)
     if key == "cmdline":
         write(os.path.join(root, "proc/cmdline"), val + "\n", 0o444)
+        return
+    m = re.fullmatch(r"proc\.(\d+)\.stuck", key)
+    if m and val in ("yes", "no"):
+        if not os.path.isdir(os.path.join(root, "proc", m.group(1))):
+            raise ValueError("%s: no process %s in this host" % (key,
+                                                                 m.group(1)))
+        mark = os.path.join(root, ".fakehost/stuck", m.group(1))
+        if val == "yes":
+            write(mark, "")
+        elif os.path.exists(mark):
+            os.unlink(mark)
         return
     if key == "systemd" and val in ("yes", "no"):
         d = os.path.join(root, "run/systemd/system")

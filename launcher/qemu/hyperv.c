@@ -1,0 +1,182 @@
+/* hyperv.c: the Hyper-V enlightenments of -cpu: the profile's list, less
+ * what the accelerator cannot give (TCG; a KVM that does not offer one),
+ * and what depends on those, with a warning or a refusal. */
+#include "qemu/build.h"
+#include "host/host.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Hyper-V features TCG cannot give a guest: QEMU 7.2 refuses hv-vpindex
+ * under TCG, the next ones need it (QEMU's hyperv.rst), and the evmcs
+ * family describes KVM's nested VMX, which TCG does not have. */
+static const char *const tcg_hv_refused[] = {
+	"vpindex", "synic",	  "stimer",	  "stimer-direct",
+	"ipi",	   "tlbflush",	  "tlbflush-ext", "tlbflush-direct",
+	"evmcs",   "emsr-bitmap",
+};
+
+static bool tcg_refuses(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tcg_hv_refused); i++)
+		if (!strcmp(name, tcg_hv_refused[i]))
+			return true;
+	return false;
+}
+
+static bool listed(const struct strv *sv, const char *name)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (!strcmp(sv->v[i], name))
+			return true;
+	return false;
+}
+
+/* A feature whose prerequisite is left out goes too. */
+static bool needs_dropped(const char *name, const struct strv *lacks)
+{
+	const char *const *needs = kvm_hv_needs(name);
+
+	for (size_t i = 0; needs && i < 2 && needs[i]; i++)
+		if (listed(lacks, needs[i]))
+			return true;
+	return false;
+}
+
+/* What this host's KVM does not offer of the profile's list, then what
+ * needs those, until nothing more goes. */
+static void kvm_lacks(const struct qemu_build *b, struct strv *lacks,
+		      struct strv *deps)
+{
+	const struct profile_hyperv *hv = &b->p->hyperv;
+	bool more = true;
+
+	for (size_t i = 0; i < hv->nfeatures; i++)
+		if (!kvm_hv_offered(&b->h->kvm, hv->features[i].name))
+			strv_add(lacks, hv->features[i].name);
+	while (more) {
+		more = false;
+		for (size_t i = 0; i < hv->nfeatures; i++) {
+			const char *n = hv->features[i].name;
+
+			if (listed(lacks, n) || listed(deps, n) ||
+			    (!needs_dropped(n, lacks) &&
+			     !needs_dropped(n, deps)))
+				continue;
+			strv_add(deps, n);
+			more = true;
+		}
+	}
+}
+
+static char *joined(const struct strv *sv)
+{
+	char *s = xstrdup("");
+
+	for (size_t i = 0; i < sv->n; i++) {
+		char *t = xasprintf("%s%s%s", s, i ? "," : "", sv->v[i]);
+
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/* KVM lacks some: left out with a warning, or refused when the profile
+ * says so. 0, or -errno with b->err filled. */
+static int kvm_verdict(struct qemu_build *b, const struct strv *lacks,
+		       const struct strv *deps)
+{
+	cleanup_free char *l = joined(lacks), *d = joined(deps);
+	cleanup_free char *at = NULL;
+
+	if (!lacks->n)
+		return 0;
+	if (b->p->hyperv.unsupported == HV_UNSUPPORTED_DROP) {
+		strv_addf(b->warnings,
+			  "this host's KVM does not offer the Hyper-V "
+			  "enlightenments %s: left out%s%s%s",
+			  l, deps->n ? " (and " : "", d,
+			  deps->n ? ", which need them)" : "");
+		return 0;
+	}
+	at = profile_where(b->p, "hyperv", "enlightenments");
+	return vr_errorx(b->err, ENOTSUP,
+			 "%s: [hyperv] enlightenments asks for %s, which this "
+			 "host's KVM does not offer (KVM_GET_SUPPORTED_HV_CPUID"
+			 "): QEMU would refuse to start or abort. Remove them%s"
+			 "%s%s, or set [hyperv] unsupported = drop to leave "
+			 "them out with a warning",
+			 at, l, deps->n ? " (and " : "", d,
+			 deps->n ? ", which need them)" : "");
+}
+
+static int add_features(struct qemu_build *b, struct strv *f,
+			const struct strv *gone, struct strv *tcg_gone)
+{
+	const struct profile_hyperv *hv = &b->p->hyperv;
+	bool tcg = b->p->vm.accel == ACCEL_TCG;
+	int r;
+
+	for (size_t i = 0; i < hv->nfeatures; i++) {
+		const struct hv_feature *hf = &hv->features[i];
+
+		r = qb_check_token(b, "[hyperv] enlightenment", hf->name, "");
+		if (!r && hf->value)
+			r = qb_check_token(b, "[hyperv] enlightenment value",
+					   hf->value, "");
+		if (r)
+			return r;
+		if (tcg && tcg_refuses(hf->name)) {
+			strv_add(tcg_gone, hf->name);
+			continue;
+		}
+		if (listed(gone, hf->name))
+			continue;
+		strv_addf(f, "hv-%s=%s", hf->name,
+			  hf->value ? hf->value : "on");
+	}
+	return 0;
+}
+
+int qemu_cpu_hyperv(struct qemu_build *b, struct strv *f)
+{
+	const struct profile_hyperv *hv = &b->p->hyperv;
+	struct strv lacks = {0}, deps = {0}, gone = {0}, tcg_gone = {0};
+	cleanup_free char *tcg_list = NULL;
+	size_t before = f->n;
+	int r = 0;
+
+	if (b->p->vm.accel == ACCEL_KVM)
+		kvm_lacks(b, &lacks, &deps);
+	for (size_t i = 0; i < lacks.n; i++)
+		strv_add(&gone, lacks.v[i]);
+	for (size_t i = 0; i < deps.n; i++)
+		strv_add(&gone, deps.v[i]);
+	r = kvm_verdict(b, &lacks, &deps);
+	if (!r)
+		r = add_features(b, f, &gone, &tcg_gone);
+	tcg_list = joined(&tcg_gone);
+	if (!r && tcg_gone.n)
+		strv_addf(b->warnings,
+			  "accel = tcg: Hyper-V enlightenments %s left out "
+			  "(TCG cannot provide them)",
+			  tcg_list);
+	if (!r && hv->vendor_id) {
+		r = qb_check_token(b, "[hyperv] vendor-id", hv->vendor_id,
+				   " !#$%&()*+/:;<=>?@[]^{|}~");
+		if (!r && f->n == before)
+			strv_add(b->warnings,
+				 "[hyperv] vendor-id does not reach the guest: "
+				 "QEMU sends it only with an enlightenment on, "
+				 "and none is left");
+		if (!r)
+			strv_addf(f, "hv-vendor-id=%s", hv->vendor_id);
+	}
+	strv_free(&lacks);
+	strv_free(&deps);
+	strv_free(&gone);
+	strv_free(&tcg_gone);
+	return r;
+}
