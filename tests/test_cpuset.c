@@ -165,31 +165,33 @@ static void test_pin_errors(void **state)
 
 	(void)state;
 	expect_error("2-5,16", "", false,
-		     "[cpu] vcpu-pin names CPU 16, but this host has CPUs "
-		     "0-15");
+		     "the profile: [cpu] vcpu-pin names CPU 16, but this host "
+		     "has CPUs 0-15");
 	expect_error("2-5", "0,20", false,
-		     "[cpu] emulator-pin names CPU 20, but this host has CPUs "
-		     "0-15");
+		     "the profile: [cpu] emulator-pin names CPU 20, but this "
+		     "host has CPUs 0-15");
 	expect_error("", "", true,
 		     "[cpu] isolate = yes needs vcpu-pin: the guest's CPUs are "
 		     "the ones taken from the host");
 	expect_error("0-15", "", true,
-		     "[cpu] isolate = yes would leave the host no CPU: "
-		     "vcpu-pin takes all of 0-15; leave at least one out");
+		     "the profile: [cpu] isolate = yes would leave the host no "
+		     "CPU: vcpu-pin takes all of 0-15; leave at least one "
+		     "out");
 	/* An offline CPU is not the host's to give. */
 	fx_init(&fx, "12-15", "", false);
 	fx.core_of[15] = -1;
 	assert_int_equal(cpuset_plan(&fx.plan, &fx.p, &fx.h, &fx.err), -EINVAL);
-	assert_string_equal(fx.err.msg, "[cpu] vcpu-pin names CPU 15, but "
-					"this host has CPUs 0-14");
+	assert_string_equal(fx.err.msg, "the profile: [cpu] vcpu-pin names CPU "
+					"15, but this host has CPUs 0-14");
 	fx_free(&fx);
 	fx_init(&fx, "2-5", "", true);
 	fx.h.cgroup2 = false;
 	assert_int_equal(cpuset_plan(&fx.plan, &fx.p, &fx.h, &fx.err),
 			 -ENOTSUP);
 	assert_string_equal(fx.err.msg,
-			    "[cpu] isolate = yes needs the unified cgroup "
-			    "hierarchy (cgroup v2), but this host runs cpuset "
+			    "the profile: [cpu] isolate = yes needs the "
+			    "unified cgroup hierarchy (cgroup v2), but this "
+			    "host runs cpuset "
 			    "on cgroup v1: boot with "
 			    "systemd.unified_cgroup_hierarchy=1 or set "
 			    "isolate = no");
