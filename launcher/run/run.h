@@ -70,6 +70,9 @@ int pin_threads(struct qmp *q, pid_t qemu, const struct profile_cpu *cpu,
 
 /* runtime.c: what a run needs around QEMU: the VM's state folder and log,
  * the OVMF vars copy, swtpm, QEMU itself, and systemd notification. */
+/* Make the state folder and open the VM log for appending (0600, never
+ * through a symlink): the fd, or -errno with err filled. */
+int runtime_log_open(const struct vm *vm, struct vr_error *err);
 /* State folder, log file, vars copied from the template on first start,
  * and journaled clean-up of the sockets the run creates. */
 int runtime_prepare(struct vm *vm, struct vr_error *err);

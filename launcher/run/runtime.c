@@ -128,29 +128,41 @@ static void plan_cleanup(struct plan *plan, const char *abs)
 		 abs);
 }
 
-int runtime_prepare(struct vm *vm, struct vr_error *err)
+int runtime_log_open(const struct vm *vm, struct vr_error *err)
 {
-	const struct profile *p = &vm->profile;
-	struct plan *plan = &vm->plan;
-	cleanup_free char *log = NULL;
-	FILE *f;
+	cleanup_free char *log = hostfs_path(vm->plan.paths.log);
 	int fd, r;
 
-	r = mkdir_p(p->vm.state_dir, 0700, err);
+	/* The state folder first: on a VM's first start it does not exist
+	 * yet, and a detached vmrun needs its log before anything else. */
+	r = mkdir_p(vm->profile.vm.state_dir, 0700, err);
 	if (r)
 		return r;
-	log = hostfs_path(plan->paths.log);
 	/* 0600: the log holds QMP traffic with -v; a log made before is
 	 * brought to 0600 too */
 	fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 		  0600);
-	if (fd >= 0 && fchmod(fd, 0600) < 0)
+	if (fd < 0)
+		return vr_error(err, errno, "open the VM log %s", log);
+	if (fchmod(fd, 0600) < 0)
 		log_debug("chmod %s: %s", log, strerror(errno));
-	f = fd >= 0 ? fdopen(fd, "a") : NULL;
+	return fd;
+}
+
+int runtime_prepare(struct vm *vm, struct vr_error *err)
+{
+	const struct profile *p = &vm->profile;
+	struct plan *plan = &vm->plan;
+	FILE *f;
+	int fd, r;
+
+	fd = runtime_log_open(vm, err);
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "a");
 	if (!f) {
-		r = vr_error(err, errno, "open the VM log %s", log);
-		if (fd >= 0)
-			close(fd);
+		r = vr_error(err, errno, "open the VM log");
+		close(fd);
 		return r;
 	}
 	if (same_file(fileno(f), STDERR_FILENO))
