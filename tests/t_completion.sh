@@ -35,11 +35,12 @@ check "it registers _vmrun for vmrun" \
 
 export VMRUN_ROOT=$ROOT
 expect_eq "a command or a profile" \
-	"a.ini devices doctor install-desktop prepare restore status stop sub" \
+	"a.ini cont devices doctor install-desktop prepare restore status stop sub" \
 	"$(comp vmrun '')"
 expect_eq "commands by prefix" "status stop" "$(comp vmrun st)"
 expect_eq "stop: running VMs (sockets)" "win11" "$(comp vmrun stop '')"
 expect_eq "status: running VMs" "win11" "$(comp vmrun -q status w)"
+expect_eq "cont: running VMs" "win11" "$(comp vmrun cont '')"
 expect_eq "restore: VMs with a journal" "crashed win11" \
 	"$(comp vmrun restore '')"
 expect_eq "install-desktop: profiles in /etc/vmrun" "gaming work" \

@@ -83,6 +83,25 @@ log_has() {
 	grep -q -- "$2" "$1"
 }
 
+# ctl LINE: send one request line to the VM's control socket; print the
+# first reply line
+ctl() {
+	python3 - "$ROOT/run/vmrun/$NAME.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+buf = b""
+while b"\n" not in buf:
+    d = s.recv(4096)
+    if not d:
+        break
+    buf += d
+print(buf.decode().split("\n")[0])
+PY
+}
+
 # profile_with TEXT: the suite's VM plus more sections
 profile_with() {
 	{
@@ -177,5 +196,156 @@ wait_until 5 test -s "$TMP/pipe.rc"
 expect_eq "reader gone: vmrun ends with the guest's power-off (exit 0)" 0 \
 	"$(cat "$TMP/pipe.rc" 2>/dev/null)"
 same_snapshot "reader gone"
+
+# --- QEMU stops the guest on an internal error ---------------------------------
+# As KVM does on "emulation failure": STOP, run state internal-error. The
+# run ends (exit 3) with the reason, instead of supervising a frozen guest.
+fresh
+start "$TMP/ierr.log" FAKEQEMU_INTERNAL_ERROR_AFTER=0.5
+wait_rc "$VMPID" 20
+expect_eq "internal error: the run ends with exit 3" 3 $?
+check "internal error: the reason is given" log_has "$TMP/ierr.log" \
+	"vmrun: QEMU stopped the guest on an internal error"
+check "internal error: QEMU's own message kept" log_has "$TMP/ierr.log" \
+	"KVM internal error. Suberror: 1"
+same_snapshot "internal error"
+
+# --- a disk write finds the host full (stand-in QEMU) ------------------------
+# BLOCK_IO_ERROR (nospace) and STOP, run state io-error: the guest stays
+# paused, vmrun names the disk and says how to go on; `vmrun cont` resumes
+# it (the first time the disk is still full: paused again).
+fresh
+truncate -s 1M "$TMP/boot.img"
+profile_with "[disk.boot]
+file = $TMP/boot.img
+format = raw"
+start "$TMP/ioerr.log" FAKEQEMU_IO_ERROR_AFTER=0.5 FAKEQEMU_IO_ERROR_TIMES=2
+if wait_running "I/O error" "$TMP/ioerr.log"; then
+	want="QEMU could not write to [disk.boot] ($TMP/boot.img): no space left on the host file system; the guest is paused so that nothing is lost: free space, then continue it with \`vmrun cont $NAME\`, or stop it with \`vmrun stop $NAME\`"
+	check "I/O error: the disk and the way on are logged" \
+		wait_until 10 grep -qF "vmrun: error: $want" "$TMP/ioerr.log"
+	st=$(vm status "$NAME" 2>&1)
+	check "I/O error: status says paused (I/O error)" grep -q \
+		"^$NAME: paused (I/O error), up" <<<"$st"
+	check "I/O error: status gives the reason" grep -qF "  $want" <<<"$st"
+	out=$(vm cont "$NAME" 2>&1)
+	expect_eq "cont: answered" "$NAME: continued" "$out"
+	check "cont while the disk is still full: paused again" \
+		wait_until 10 test "$(grep -cF "$want" "$TMP/ioerr.log")" -eq 2
+	vm cont "$NAME" >/dev/null 2>&1
+	check "second cont: the guest runs" wait_until 10 status_is running
+	expect_eq "cont of a VM that does not run" \
+		"vmrun: VM 'nosuch' is not running (no vmrun supervises it)" \
+		"$(vm cont nosuch 2>&1)"
+	vm stop "$NAME" >/dev/null 2>&1
+fi
+wait_rc "$VMPID" 20
+expect_eq "I/O error, cont, stop: exit 0" 0 $?
+same_snapshot "I/O error"
+cp "$TMP/base.ini" "$TMP/vm.ini"
+
+# --- QEMU stopped with SIGSTOP: status says it does not answer ----------------
+fresh
+start "$TMP/sigstop.log"
+if wait_running "SIGSTOP" "$TMP/sigstop.log"; then
+	kill -STOP "$QPID"
+	st=$(timeout 20 "$FAKEHOST" run "$ROOT" -- "$VMRUN" status "$NAME" 2>&1)
+	check "SIGSTOPped QEMU: status says it is not answering" grep -q \
+		"^$NAME: not answering, up" <<<"$st"
+	check "SIGSTOPped QEMU: and that its process is stopped" grep -qF \
+		"QEMU (pid $QPID) has not answered QMP for 2 s: its process is stopped" \
+		<<<"$st"
+	kill -CONT "$QPID"
+	check "QEMU continued: status says running" wait_until 10 status_is running
+	kill -USR1 "$QPID"
+fi
+wait_rc "$VMPID" 20
+expect_eq "SIGSTOP case ends with the guest's power-off" 0 $?
+same_snapshot "SIGSTOP"
+
+# --- swtpm killed while the guest runs ----------------------------------------
+if command -v swtpm >/dev/null; then
+	fresh
+	profile_with "[tpm]
+type = swtpm
+state = $TMP/tpm"
+	start "$TMP/swtpm.log"
+	if wait_running "swtpm killed" "$TMP/swtpm.log"; then
+		SPID=$(pgrep -f -- "swtpm socket .*$TMP/tpm" | head -n 1)
+		PIDS+=("$SPID")
+		kill -9 "${SPID:-0}"
+	fi
+	wait_rc "$VMPID" 20
+	expect_eq "swtpm killed: the guest is powered off, exit 3" 3 $?
+	check "swtpm killed: said so" log_has "$TMP/swtpm.log" \
+		"swtpm (pid ${SPID:-?}) was killed by signal 9 (Killed) while the guest ran"
+	same_snapshot "swtpm killed"
+	cp "$TMP/base.ini" "$TMP/vm.ini"
+else
+	skip "swtpm killed while the guest runs" "swtpm is not installed"
+fi
+
+# --- control clients that misbehave -------------------------------------------
+fresh
+start "$TMP/ctl.log"
+if wait_running "control clients" "$TMP/ctl.log"; then
+	SOCK=$ROOT/run/vmrun/$NAME.sock
+	# 40 connections that never send a request
+	python3 - "$SOCK" <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(40):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    socks.append(s)
+time.sleep(30)
+PY
+	IDLE=$!
+	PIDS+=("$IDLE")
+	sleep 1
+	st=$(timeout 20 "$FAKEHOST" run "$ROOT" -- "$VMRUN" status "$NAME" 2>&1)
+	check "40 idle clients: status still answers" grep -q \
+		"^$NAME: running" <<<"$st"
+	kill "$IDLE" 2>/dev/null
+	out=$(ctl '{"command": "stop", "force": "no"}')
+	expect_eq "stop with force \"no\": refused" \
+		'{"ok":false,"error":"\"force\" must be true or false"}' "$out"
+	check "stop with force \"no\": the guest still runs" status_is running
+	out=$(ctl '{"command": "fly"}')
+	expect_eq "an unknown command: refused" \
+		'{"ok":false,"error":"unknown command; expected status, stop or cont"}' \
+		"$out"
+	vm stop "$NAME" >/dev/null 2>&1
+	wait_rc "$VMPID" 15
+	expect_eq "control clients: the guest powers off when asked" 0 $?
+fi
+same_snapshot "control clients"
+
+# a client that sends a byte every half second, for 30 s, while SIGTERM
+# asks the VM to stop
+fresh
+start "$TMP/slow.log"
+if wait_running "slow client" "$TMP/slow.log"; then
+	SOCK=$ROOT/run/vmrun/$NAME.sock
+	python3 - "$SOCK" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+try:
+    for _ in range(60):
+        s.send(b" ")
+        time.sleep(0.5)
+except OSError:
+    pass
+PY
+	SLOW=$!
+	PIDS+=("$SLOW")
+	sleep 1
+	kill -TERM "$VMPID"
+	wait_rc "$VMPID" 15
+	expect_eq "a slow client does not hold up SIGTERM: exit 0" 0 $?
+	kill "$SLOW" 2>/dev/null
+fi
+same_snapshot "slow client"
 
 done_testing

@@ -44,6 +44,9 @@ static const struct cmd cmds[] = {
 	{"stop", cmd_stop, ARG_NAME, false,
 	 "power the VM off (--force: do not wait for the guest) and wait "
 	 "until the host is back"},
+	{"cont", cmd_cont, ARG_NAME, false,
+	 "let a guest that QEMU paused on an error (a full disk) run again, "
+	 "once the cause is fixed"},
 	{"prepare", cmd_prepare, ARG_PROFILE, false,
 	 "apply the host changes and leave them in place (undo with "
 	 "restore)"},

@@ -36,8 +36,9 @@ void vm_print_argv(const struct vm *vm, FILE *out);
 int vm_prepare(struct vm *vm, struct vr_error *err);
 
 /* control.c: the small control socket of a running vmrun,
- * /run/vmrun/NAME.sock (mode 0600): `vmrun status` and `vmrun stop` talk to
- * the supervisor through it, one JSON object per line each way. */
+ * /run/vmrun/NAME.sock (mode 0600): `vmrun status`, `vmrun stop` and
+ * `vmrun cont` talk to the supervisor through it, one JSON object per line
+ * each way. */
 /* Server: a listening socket at abs (unrooted; made 0600). */
 int control_listen(const char *abs, int *fd, struct vr_error *err);
 
@@ -80,9 +81,10 @@ int runtime_prepare(struct vm *vm, struct vr_error *err);
  * matching [firmware] code, or the host's; NULL when none is known. */
 char *runtime_vars_template(const struct profile *p, const struct host *h);
 
-/* Start swtpm when [tpm] type = swtpm and wait for its socket. The
- * process is recorded in the plan (undo stops it). */
-int runtime_start_swtpm(struct vm *vm, struct vr_error *err);
+/* Start swtpm when [tpm] type = swtpm and wait for its socket; *pid is
+ * its pid (untouched without swtpm). The process is recorded in the plan
+ * (undo stops it). */
+int runtime_start_swtpm(struct vm *vm, pid_t *pid, struct vr_error *err);
 /* Start QEMU paused with its QMP monitor on a socketpair; *qmp_fd is our
  * end. Recorded in the plan, so undo (and a later restore) stop it. */
 int runtime_start_qemu(struct vm *vm, int *qmp_fd, pid_t *pid,

@@ -259,13 +259,12 @@ static int swtpm_args(struct vm *vm, struct strv *argv, int *lfd,
 	return 0;
 }
 
-int runtime_start_swtpm(struct vm *vm, struct vr_error *err)
+int runtime_start_swtpm(struct vm *vm, pid_t *pid, struct vr_error *err)
 {
 	const struct profile *p = &vm->profile;
 	cleanup_free char *state = NULL, *sock = NULL;
 	struct strv argv = {0};
 	int lfd = -1, r;
-	pid_t pid;
 
 	if (p->tpm.type != TPM_SWTPM)
 		return 0;
@@ -288,16 +287,16 @@ int runtime_start_swtpm(struct vm *vm, struct vr_error *err)
 			  .die_with_parent = true,
 			  .cwd = state};
 
-	r = proc_spawn(&s, &pid, err);
+	r = proc_spawn(&s, pid, err);
 	strv_free(&argv);
 	if (lfd >= 0)
 		close(lfd);
 	if (r)
 		return vr_error_prefix(err, "[tpm] type = swtpm needs the "
 					    "swtpm package");
-	r = record(vm, "swtpm", pid, err);
+	r = record(vm, "swtpm", *pid, err);
 	if (!r)
-		r = wait_for(sock, pid, "swtpm", err);
+		r = wait_for(sock, *pid, "swtpm", err);
 	return r;
 }
 

@@ -51,6 +51,9 @@ static void reap(struct sup *s)
 		if (pid == s->qemu && !s->qemu_gone) {
 			s->qemu_gone = true;
 			s->qemu_status = status;
+		} else if (pid == s->swtpm) {
+			runstate_swtpm_gone(s, status);
+			s->swtpm = 0;
 		}
 	}
 }
@@ -67,6 +70,8 @@ static void on_qmp(struct sup *s, short revents)
 	if (!r && (revents & (POLLIN | POLLHUP | POLLERR)))
 		r = qmp_read_ready(s->qmp, &e);
 	qmp_dispatch_events(s->qmp);
+	runstate_poll(s);
+	clients_poll(s);
 	if (r) {
 		log_debug("%s", e.msg);
 		qmp_close(s->qmp);
@@ -92,6 +97,9 @@ static int poll_timeout(const struct sup *s)
 	q = s->qmp ? qmp_next_timeout(s->qmp) : -1;
 	if (q >= 0 && (t < 0 || q < t))
 		t = q;
+	q = clients_next_timeout(s);
+	if (q >= 0 && (t < 0 || q < t))
+		t = q;
 	/* While the guest is asked to power off, a terminal shows the wait:
 	 * the only time the loop wakes up without something to do. */
 	if (ladder_powering_off(s) && log_progress_enabled() &&
@@ -114,18 +122,20 @@ static void loop(struct sup *s)
 					   s->qmp ? qmp_poll_events(s->qmp) : 0,
 					   0};
 		for (size_t i = 0; i < nc; i++)
-			fds[n++] = (struct pollfd){s->clients[i], POLLIN, 0};
+			fds[n++] =
+				(struct pollfd){s->clients[i]->fd, POLLIN, 0};
 		if (poll(fds, n, poll_timeout(s)) < 0 && errno != EINTR)
 			break;
 		if (fds[0].revents)
 			on_signal(s);
 		if (s->qmp && (fds[3].revents || qmp_fd(s->qmp) < 0))
 			on_qmp(s, fds[3].revents);
-		if (fds[1].revents)
-			clients_accept(s);
 		for (size_t i = nc; i-- > 0;)
 			if (fds[4 + i].revents)
-				clients_request(s, i);
+				clients_on_input(s, i);
+		if (fds[1].revents)
+			clients_accept(s);
+		clients_poll(s);
 		ladder_on_deadline(s);
 		reap(s);
 		ladder_show_power_off(s);
@@ -140,6 +150,18 @@ static int outcome(struct sup *s, struct vr_error *err)
 	if (s->panicked)
 		return vr_errorx(err, VM_EXIT_PANIC, "the guest panicked"),
 		       VM_EXIT_PANIC;
+	if (s->internal_error)
+		return vr_errorx(err, VM_EXIT_CRASH,
+				 "QEMU stopped the guest on an internal error "
+				 "(see the VM log %s); QEMU was stopped",
+				 s->vm->plan.paths.log),
+		       VM_EXIT_CRASH;
+	if (s->swtpm_died)
+		return vr_errorx(err, VM_EXIT_CRASH,
+				 "swtpm ended while the guest ran; the guest "
+				 "was %s",
+				 s->guest_shutdown ? "powered off" : "stopped"),
+		       VM_EXIT_CRASH;
 	if (s->guest_shutdown)
 		return VM_EXIT_SHUTDOWN;
 	if (s->forced)
@@ -278,7 +300,7 @@ static int run_prepared(struct sup *s, struct run_opts *o, struct vr_error *err)
 {
 	int qmp_fd = -1, r;
 
-	r = runtime_start_swtpm(s->vm, err);
+	r = runtime_start_swtpm(s->vm, &s->swtpm, err);
 	if (!r)
 		r = runtime_start_qemu(s->vm, &qmp_fd, &s->qemu, err);
 	if (!r)
@@ -337,6 +359,7 @@ int supervise_run(struct vm *vm, struct run_opts *o, struct vr_error *err)
 {
 	struct sup s = {.vm = vm,
 			.p = &vm->profile,
+			.opts = o,
 			.qemu_pidfd = -1,
 			.sigfd = -1,
 			.ctl = -1,
