@@ -79,8 +79,9 @@ status_is() {
 	vm status "$NAME" 2>&1 | grep -q "^$NAME: $1"
 }
 
+# log_has LOG TEXT: the fixed string TEXT is in LOG
 log_has() {
-	grep -q -- "$2" "$1"
+	grep -qF -- "$2" "$1"
 }
 
 # ctl LINE: send one request line to the VM's control socket; print the
@@ -347,5 +348,92 @@ PY
 	kill "$SLOW" 2>/dev/null
 fi
 same_snapshot "slow client"
+
+# --- hooks that hang ------------------------------------------------------------
+# hang.sh records its pid and never returns; daemon.sh leaves a process
+# running in its process group and returns at once.
+printf '#!/bin/sh\necho $$ >>"%s"\nexec sleep 1000\n' "$TMP/hang.pids" \
+	>"$TMP/hang.sh"
+printf '#!/bin/sh\n(while :; do sleep 1; done) &\necho $! >"%s"\n' \
+	"$TMP/daemon.pid" >"$TMP/daemon.sh"
+chmod +x "$TMP/hang.sh" "$TMP/daemon.sh"
+
+# hooks_gone: every process the hooks started has ended
+hooks_gone() {
+	local p
+	for p in $(cat "$TMP/hang.pids" "$TMP/daemon.pid" 2>/dev/null); do
+		gone "$p" || return 1
+	done
+}
+
+# a pre-start hook that never returns, and SIGTERM
+fresh
+rm -f "$TMP/hang.pids"
+profile_with "[hooks]
+pre-start = $TMP/hang.sh"
+start "$TMP/hook-term.log"
+if wait_until 20 test -s "$TMP/hang.pids"; then
+	kill -TERM "$VMPID"
+	wait_rc "$VMPID" 15
+	expect_eq "hanging pre-start hook, SIGTERM: the start ends (exit 1)" 1 $?
+	check "SIGTERM stopped the hook" log_has "$TMP/hook-term.log" \
+		"pre-start hook $TMP/hang.sh was stopped: Terminated"
+	check "the hook is gone" hooks_gone
+else
+	not_ok "the pre-start hook runs"
+fi
+same_snapshot "hanging pre-start hook, SIGTERM"
+
+# the same, ended by [hooks] timeout
+fresh
+rm -f "$TMP/hang.pids"
+profile_with "[hooks]
+pre-start = $TMP/hang.sh
+timeout = 2"
+start "$TMP/hook-timeout.log"
+wait_rc "$VMPID" 20
+expect_eq "pre-start hook past [hooks] timeout: the start ends (exit 1)" 1 $?
+check "the timeout is the reason" log_has "$TMP/hook-timeout.log" \
+	"vmrun: pre-start hook $TMP/hang.sh did not finish within 2 s ([hooks] timeout)"
+check "QEMU never started" test -z "$(pgrep -f -- "$FAKEQEMU -name guest=$NAME," || true)"
+check "the hook is gone" hooks_gone
+same_snapshot "pre-start hook past its timeout"
+
+# post-start: a daemon left behind, then a hook that never returns; the
+# supervisor runs meanwhile (status answers, the guest's power-off ends
+# the run) and the VM's end stops both
+fresh
+rm -f "$TMP/hang.pids" "$TMP/daemon.pid"
+profile_with "[hooks]
+post-start = $TMP/daemon.sh
+post-start = $TMP/hang.sh"
+start "$TMP/hook-post.log" FAKEQEMU_GUEST_SHUTDOWN_AFTER=2
+if wait_running "hanging post-start hook" "$TMP/hook-post.log"; then
+	wait_until 10 test -s "$TMP/hang.pids"
+	check "status answers while the post-start hook runs" status_is running
+fi
+wait_rc "$VMPID" 30
+expect_eq "the guest's power-off ends the run (exit 0)" 0 $?
+check "the hanging post-start hook was stopped with the VM" \
+	log_has "$TMP/hook-post.log" \
+	"the VM has ended: stopping the post-start hook $TMP/hang.sh"
+check "what the hooks started is gone with the VM" hooks_gone
+same_snapshot "hanging post-start hook"
+
+# a pre-stop hook that never returns is stopped by the timeout
+fresh
+rm -f "$TMP/hang.pids" "$TMP/daemon.pid"
+profile_with "[hooks]
+pre-stop = $TMP/hang.sh
+timeout = 3"
+start "$TMP/hook-prestop.log" FAKEQEMU_GUEST_SHUTDOWN_AFTER=1
+wait_rc "$VMPID" 30
+expect_eq "hanging pre-stop hook: the host comes back (exit 0)" 0 $?
+check "the pre-stop hook was stopped by its timeout" \
+	log_has "$TMP/hook-prestop.log" \
+	"pre-stop hook $TMP/hang.sh did not finish within 3 s ([hooks] timeout)"
+check "the pre-stop hook is gone" hooks_gone
+same_snapshot "hanging pre-stop hook"
+cp "$TMP/base.ini" "$TMP/vm.ini"
 
 done_testing

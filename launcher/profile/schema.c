@@ -410,6 +410,11 @@ const struct pkey profile_keys[] = {
 	HOOK("post-start", post_start, "after start"),
 	HOOK("pre-stop", pre_stop, "before stop"),
 	HOOK("post-stop", post_stop, "after stop"),
+	{S(SEC_HOOKS), "timeout", &pt_uint, O(profile_hooks, timeout), "60",
+	 .min = 1, .max = 3600,
+	 .help = "seconds a hook may run; then it is stopped with what it "
+		 "started in its process group (a pre-start hook that times "
+		 "out stops the start)"},
 
 	/* [qemu] */
 	{S(SEC_QEMU), "arg", &pt_strlist, offsetof(struct profile, qemu_args),

@@ -74,6 +74,9 @@ struct sup {
 	char problem[768];  /* why the guest is paused, for status */
 	const char *state;
 	time_t started;
+	struct hook_run hook;		/* the phase whose hooks run now */
+	struct hook_groups hook_groups; /* ended with the VM */
+	bool hook_warned;		/* post-start failure reported */
 };
 
 int64_t ladder_now_ms(void);
