@@ -134,6 +134,22 @@ static const struct op_type fake_type = {
 	.undo = fake_undo,
 };
 
+/* A change made before it is recorded, like a started process. */
+static int made_undo(struct op *op, struct vr_error *err)
+{
+	(void)err;
+	record("undo", op);
+	return 0;
+}
+
+static const struct op_type made_type = {
+	.name = "fake-made",
+	.save = op_nothing,
+	.apply = op_nothing,
+	.undo = made_undo,
+	.made_before = true,
+};
+
 static int rm_entry(const char *p, const struct stat *st, int flag,
 		    struct FTW *ftw)
 {
@@ -195,6 +211,7 @@ static int setup(void **state)
 	assert_int_equal(op_type_register(&fake_type), 0);
 	unsetenv("VMRUN_FAULT_AFTER_OP");
 	unsetenv("VMRUN_FAULT_AFTER_UNDO");
+	unsetenv("VMRUN_FAULT_JOURNAL_FULL");
 	return 0;
 }
 
@@ -310,6 +327,72 @@ static void test_save_failure_rolls_back(void **state)
 	assert_string_equal(err.msg, "set c to c1: cannot read c\n"
 				     "the host was put back as it was");
 	assert_host_untouched();
+	plan_free(&plan);
+}
+
+/* /run fills up as a started process is recorded (c "applying", the
+ * first write the fault sees): the start stops, and c, which exists
+ * already, is undone first, then b and a. */
+static void test_journal_full_on_record(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+	json_object *args = json_object_new_object();
+
+	(void)state;
+	plan3(&plan);
+	plan.nops = 2; /* a and b first, as the planner's ops */
+	json_object_put(plan.ops[2].args);
+	free(plan.ops[2].desc);
+	assert_int_equal(engine_apply(&plan, &err), 0);
+	json_object_object_add(args, "key", json_object_new_string("c"));
+	plan_add(&plan, &made_type, args, "stop c");
+	setenv("VMRUN_FAULT_JOURNAL_FULL", "1", 1);
+	calls[0] = '\0';
+	assert_int_equal(engine_apply(&plan, &err), -ENOSPC);
+	assert_string_equal(calls, "undo:c undo:b undo:a ");
+	assert_non_null(strstr(err.msg, "No space left on device"));
+	assert_non_null(strstr(err.msg, "the host was put back as it was"));
+	assert_null(strstr(err.msg, "could not undo"));
+	assert_host_untouched();
+	plan_free(&plan);
+}
+
+/* /run is full while the host is given back: every change is undone all
+ * the same, none is called not undone, and the journal goes. */
+static void test_journal_full_in_undo(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+
+	(void)state;
+	plan3(&plan);
+	assert_int_equal(engine_apply(&plan, &err), 0);
+	setenv("VMRUN_FAULT_JOURNAL_FULL", "1", 1);
+	calls[0] = '\0';
+	assert_int_equal(engine_undo(&plan, &err), 0);
+	assert_string_equal(calls, "undo:c undo:b undo:a ");
+	assert_host_untouched();
+	plan_free(&plan);
+}
+
+/* And when one undo fails meanwhile, only that one is named. */
+static void test_journal_full_undo_fails(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+
+	(void)state;
+	plan3(&plan);
+	assert_int_equal(engine_apply(&plan, &err), 0);
+	setenv("VMRUN_FAULT_JOURNAL_FULL", "2", 1);
+	fail_undo = "b";
+	assert_int_equal(engine_undo(&plan, &err), -EIO);
+	assert_non_null(strstr(err.msg, "could not undo 1 host change;"));
+	assert_non_null(strstr(err.msg, "  set b to b1: still busy"));
+	assert_null(strstr(err.msg, "set c to"));
+	assert_null(strstr(err.msg, "set a to"));
+	assert_non_null(strstr(err.msg, "the journal could not be updated"));
 	plan_free(&plan);
 }
 
@@ -597,6 +680,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_failure_rolls_back,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_failure_rolls_back,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_full_on_record,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_full_in_undo,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_full_undo_fails,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_twice, setup,
 						teardown),

@@ -46,7 +46,9 @@ static int op_run(struct plan *plan, struct op *op, struct vr_error *err)
 	op->state = OP_APPLYING;
 	r = plan_journal(plan, err);
 	if (r) {
-		op->state = OP_PENDING;
+		/* nothing changed, unless the change came first (a started
+		 * process): then the undo must still see it */
+		op->state = op->type->made_before ? OP_APPLIED : OP_PENDING;
 		return r;
 	}
 	r = op->type->apply(op, err);
@@ -96,7 +98,7 @@ static void undo_error(struct vr_error *all, size_t *nfail, const struct op *op,
 
 int engine_undo(struct plan *plan, struct vr_error *err)
 {
-	struct vr_error all = {0}, e;
+	struct vr_error all = {0}, jerr = {0}, e;
 	size_t nfail = 0, step = 0;
 	int r;
 
@@ -110,13 +112,18 @@ int engine_undo(struct plan *plan, struct vr_error *err)
 			undo_error(&all, &nfail, op, &e);
 		} else {
 			op->state = OP_UNDONE;
-			if (plan_journal(plan, &e))
-				undo_error(&all, &nfail, op, &e);
+			/* undone all the same: a stale entry is undone again,
+			 * harmlessly, by a restore */
+			if (plan_journal(plan, &e) && !jerr.code)
+				jerr = e;
 		}
 		fault_point("VMRUN_FAULT_AFTER_UNDO", ++step);
 	}
 	plan->applied = 0;
 	if (!nfail) {
+		if (jerr.code)
+			log_warn("%s; every change was undone all the same",
+				 jerr.msg);
 		r = journal_remove(plan->paths.journal, err);
 		/* Leave /run as we found it once nothing of ours is left. */
 		host_rmdir_empty(paths_claims_dir());
@@ -128,6 +135,13 @@ int engine_undo(struct plan *plan, struct vr_error *err)
 		  "fix the cause and run `vmrun restore %s`:\n%s",
 		  nfail, nfail == 1 ? "" : "s", plan->paths.journal,
 		  plan_name(plan), all.msg);
+	if (jerr.code)
+		vr_error_append(
+			err,
+			"the journal could not be updated either "
+			"(%s): it still lists changes that were undone, "
+			"which a restore undoes again harmlessly",
+			jerr.msg);
 	return -err->code;
 }
 

@@ -58,6 +58,10 @@ struct op_type {
 	/* Put op->saved back. Idempotent: safe twice, and safe on an op
 	 * whose apply was cut short. */
 	int (*undo)(struct op *op, struct vr_error *err);
+	/* The change exists before the op is journaled (a process already
+	 * started is recorded): when that journal write fails, the op is
+	 * undone all the same. */
+	bool made_before;
 };
 
 /* Where an op stands; written to the journal with it. */
@@ -130,8 +134,10 @@ int engine_apply(struct plan *plan, struct vr_error *err);
  * it goes (an interrupted undo resumes where it stopped). Undo errors do
  * not stop the walk; they are reported together at the end and the
  * journal is then kept for `vmrun restore`. The journal is removed when
- * everything is undone. Test hook: VMRUN_FAULT_AFTER_UNDO=k raises SIGKILL
- * after the k-th undo step. */
+ * everything is undone. A journal that cannot be updated (a full /run)
+ * does not stop the walk: only changes whose undo failed are reported as
+ * not undone. Test hook: VMRUN_FAULT_AFTER_UNDO=k raises SIGKILL after the
+ * k-th undo step. */
 int engine_undo(struct plan *plan, struct vr_error *err);
 
 /* Undo what a dead vmrun left in /run/vmrun/NAME.json (every op not yet
@@ -152,7 +158,8 @@ void lock_release(const char *name, int fd);
  * (/run/vmrun/NAME.json), written before each change, read by restore. */
 /* Replace the journal at abs (unrooted) with every op that was reached
  * (state != OP_PENDING): type, desc, args, saved and state. Synced to
- * disk before it returns. */
+ * disk before it returns. Test hook: VMRUN_FAULT_JOURNAL_FULL=k makes the
+ * k-th write of the process and every later one fail with ENOSPC. */
 int journal_write(const char *abs, const char *name, const struct op *ops,
 		  size_t nops, struct vr_error *err);
 

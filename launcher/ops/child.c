@@ -83,5 +83,6 @@ const struct op_type child_op = {
 	.save = op_nothing,
 	.apply = op_nothing,
 	.undo = child_undo,
+	.made_before = true,
 };
 OP_TYPE_REGISTER(child_op);
