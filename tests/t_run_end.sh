@@ -21,6 +21,7 @@ cleanup() {
 	for p in $(pgrep -f -- "swtpm socket .*$TMP/" || true); do
 		kill -9 "$p" 2>/dev/null
 	done
+	mountpoint -q "$TMP/small" 2>/dev/null && umount "$TMP/small"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -435,5 +436,39 @@ check "the pre-stop hook was stopped by its timeout" \
 check "the pre-stop hook is gone" hooks_gone
 same_snapshot "hanging pre-stop hook"
 cp "$TMP/base.ini" "$TMP/vm.ini"
+
+# --- the first start's OVMF vars copy meets a full state folder -------------
+# The copy is made under a temporary name and renamed once complete: the
+# error names the real cause and no partial vars file is left to be used
+# by the next start, which copies the template whole.
+mkdir -p "$TMP/small"
+if mount -t tmpfs -o size=300k,mode=0700 vmrun-test "$TMP/small" 2>/dev/null; then
+	fresh
+	sed "s|^state-dir = .*|state-dir = $TMP/small/state|" \
+		"$TMP/base.ini" >"$TMP/vm.ini"
+	start "$TMP/vars.log"
+	wait_rc "$VMPID" 30
+	expect_eq "vars copy on a full file system: the start fails (exit 1)" \
+		1 $?
+	check "vars copy: the error says why" grep -q \
+		"^vmrun: copy the OVMF vars template .* to $TMP/small/state/OVMF_VARS.fd: No space left on device$" \
+		"$TMP/vars.log"
+	expect_eq "vars copy: nothing but the log is left in the state folder" \
+		"$NAME.log" "$(ls "$TMP/small/state")"
+	same_snapshot "vars copy on a full file system"
+	mount -o remount,size=4m "$TMP/small"
+	fresh
+	start "$TMP/vars2.log" FAKEQEMU_GUEST_SHUTDOWN_AFTER=0.5
+	wait_rc "$VMPID" 30
+	expect_eq "with room, the next start runs (exit 0)" 0 $?
+	tmpl=$(sed -n 's/^vmrun: first start: copying \(.*\) to .*/\1/p' \
+		"$TMP/vars2.log")
+	check "the vars are the whole template" cmp -s "$tmpl" \
+		"$TMP/small/state/OVMF_VARS.fd"
+	umount "$TMP/small"
+	cp "$TMP/base.ini" "$TMP/vm.ini"
+else
+	skip "vars copy on a full file system" "cannot mount a tmpfs here"
+fi
 
 done_testing

@@ -59,24 +59,68 @@ char *runtime_vars_template(const struct profile *p, const struct host *h)
 	return h->ovmf_vars ? xstrdup(h->ovmf_vars) : NULL;
 }
 
+/* Copy every byte of in to out; 0 or -errno (a short write is retried,
+ * so a full file system shows as ENOSPC, never as a stale errno). */
+static int copy_fd(int in, int out, bool *read_failed)
+{
+	char buf[65536];
+	ssize_t n, w;
+
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*read_failed = true;
+			return -errno;
+		}
+		for (ssize_t off = 0; off < n; off += w) {
+			w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				w = 0;
+			else if (w < 0)
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+/* The copy is made under a temporary name, synced and renamed into
+ * place: a copy cut short (a full state folder) never becomes the VM's
+ * vars, and a later start copies the template again. */
 static int copy_file(const char *from, const char *to, struct vr_error *err)
 {
 	cleanup_close int in = open(from, O_RDONLY | O_CLOEXEC);
-	cleanup_close int out = -1;
-	char buf[65536];
-	ssize_t n;
+	cleanup_free char *tmp = xasprintf("%s.tmp.%ld", to, (long)getpid());
+	cleanup_free char *dir = xstrdup(to);
+	bool read_failed = false;
+	int out, dfd, r;
 
 	if (in < 0)
 		return vr_error(err, errno, "read the OVMF vars template %s",
 				from);
-	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	unlink(tmp); /* left by a vmrun that had our pid and died */
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		   0600);
 	if (out < 0)
-		return vr_error(err, errno, "create %s", to);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			return vr_error(err, errno, "write %s", to);
-	if (n < 0 || fsync(out) < 0)
-		return vr_error(err, errno, "copy %s", from);
+		return vr_error(err, errno, "create %s", tmp);
+	r = copy_fd(in, out, &read_failed);
+	if (!r && fsync(out) < 0)
+		r = -errno;
+	if (close(out) < 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, to) < 0)
+		r = -errno;
+	if (r) {
+		unlink(tmp);
+		return vr_error(err, -r, "%s the OVMF vars template %s to %s",
+				read_failed ? "read" : "copy", from, to);
+	}
+	*strrchr(dir, '/') = '\0';
+	dfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
 	return 0;
 }
 
