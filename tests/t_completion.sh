@@ -8,8 +8,11 @@ cd "$TOP" || exit 1
 ROOT=$TMP/root
 mkdir -p "$ROOT/run/vmrun/claims" "$ROOT/etc/vmrun" "$TMP/work/sub"
 # win11 runs (socket + journal); crashed left only a journal.
-python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
-	"$ROOT/run/vmrun/win11.sock"
+# win11's swtpm has its socket there too (NAME.swtpm.sock): not a VM
+for s in win11.sock win11.swtpm.sock; do
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+		"$ROOT/run/vmrun/$s"
+done
 touch "$ROOT/run/vmrun/win11.json" "$ROOT/run/vmrun/win11.lock" \
 	"$ROOT/run/vmrun/crashed.json" "$ROOT/etc/vmrun/gaming.ini" \
 	"$ROOT/etc/vmrun/work.ini" "$ROOT/etc/vmrun/notes.txt" \

@@ -471,4 +471,57 @@ else
 	skip "vars copy on a full file system" "cannot mount a tmpfs here"
 fi
 
+# --- two VMs whose names could make the same path ------------------------------
+# VM E with swtpm, and VM E-swtpm: E's swtpm socket used to be
+# E-swtpm.sock, the control socket of the other VM, which E's start and end
+# removed ("not running" for a VM that runs).
+if command -v swtpm >/dev/null; then
+	fresh
+	for n in "$NAME" "$NAME-swtpm"; do
+		cat >"$TMP/$n.ini" <<EOI
+[vm]
+name = $n
+memory = 1G
+qemu = $FAKEQEMU
+state-dir = $TMP/state-$n
+shutdown-timeout = 2
+
+[cpu]
+cores = 1
+
+[net.lan]
+mode = none
+EOI
+	done
+	printf '\n[tpm]\ntype = swtpm\nstate = %s\n' "$TMP/tpm-names" \
+		>>"$TMP/$NAME.ini"
+	"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$TMP/$NAME-swtpm.ini" \
+		>"$TMP/names2.log" 2>&1 &
+	V2=$!
+	PIDS+=("$V2")
+	wait_until 30 grep -q "is running" "$TMP/names2.log"
+	"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$TMP/$NAME.ini" \
+		>"$TMP/names1.log" 2>&1 &
+	V1=$!
+	PIDS+=("$V1")
+	wait_until 30 grep -q "is running" "$TMP/names1.log"
+	check "VM $NAME-swtpm answers while VM $NAME (with swtpm) runs" \
+		grep -q "^$NAME-swtpm: running" \
+		<<<"$(vm status "$NAME-swtpm" 2>&1)"
+	expect_eq "status lists both VMs, not swtpm's socket" \
+		"$NAME $NAME-swtpm" \
+		"$(vm status 2>&1 | sed -n 's/^\([^ ]*\): running.*/\1/p' | paste -sd' ')"
+	vm stop "$NAME" >/dev/null 2>&1
+	wait_rc "$V1" 20
+	check "after VM $NAME ended, $NAME-swtpm still answers" \
+		grep -q "^$NAME-swtpm: running" \
+		<<<"$(vm status "$NAME-swtpm" 2>&1)"
+	vm stop "$NAME-swtpm" >/dev/null 2>&1
+	wait_rc "$V2" 20
+	expect_eq "VM $NAME-swtpm stops when asked" 0 $?
+	same_snapshot "VMs x and x-swtpm"
+else
+	skip "VMs x and x-swtpm" "swtpm is not installed"
+fi
+
 done_testing

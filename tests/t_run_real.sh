@@ -160,8 +160,8 @@ restored() {
 	fi
 	[ -e "$SHM" ] && leftovers+=" $SHM"
 	for f in /run/vmrun/$NAME.json /run/vmrun/$NAME.sock \
-		/run/vmrun/$NAME.lock /run/vmrun/$NAME-swtpm.sock \
-		/run/vmrun/$NAME-battery.aml \
+		/run/vmrun/$NAME.lock /run/vmrun/$NAME.swtpm.sock \
+		/run/vmrun/$NAME.battery.aml \
 		"/run/vmrun/hugepages-2M/vmrun-$NAME"; do
 		[ -e "$f" ] && leftovers+=" $f"
 	done

@@ -349,16 +349,16 @@ static void test_file_op(void **state)
 	struct vr_error err = {0};
 	struct plan plan = {0};
 	struct op *op;
-	char *path = rooted("/run/vmrun/x-battery.aml");
+	char *path = rooted("/run/vmrun/x.battery.aml");
 	unsigned char buf[16];
 	struct stat st;
 	FILE *f;
 
 	(void)state;
-	file_plan(&plan, "/run/vmrun/x-battery.aml", data, sizeof(data), 0644,
+	file_plan(&plan, "/run/vmrun/x.battery.aml", data, sizeof(data), 0644,
 		  "fake-battery SSDT");
 	op = &plan.ops[0];
-	assert_string_equal(op->desc, "create /run/vmrun/x-battery.aml "
+	assert_string_equal(op->desc, "create /run/vmrun/x.battery.aml "
 				      "(fake-battery SSDT, 6 bytes)");
 	assert_string_equal(op_arg(op, "hex"), "5353445400ff");
 	assert_int_equal(op->type->save(op, &err), 0);
@@ -376,7 +376,7 @@ static void test_file_op(void **state)
 	json_object_object_add(op->args, "hex", json_object_new_string("5g"));
 	assert_int_equal(op->type->apply(op, &err), -EINVAL);
 	assert_string_equal(err.msg,
-			    "/run/vmrun/x-battery.aml: content is not hex");
+			    "/run/vmrun/x.battery.aml: content is not hex");
 	free(path);
 	plan_free(&plan);
 }

@@ -22,8 +22,8 @@ struct vm_paths {
 	char *lock;	    /* /run/vmrun/NAME.lock */
 	char *qmp;	    /* /run/vmrun/NAME.qmp: vmrun's own monitor */
 	char *ctl;	    /* /run/vmrun/NAME.sock: control socket */
-	char *battery;	    /* /run/vmrun/NAME-battery.aml (fake-battery) */
-	char *swtpm_sock;   /* /run/vmrun/NAME-swtpm.sock */
+	char *battery;	    /* /run/vmrun/NAME.battery.aml (fake-battery) */
+	char *swtpm_sock;   /* /run/vmrun/NAME.swtpm.sock */
 	char *hugepage_dir; /* per-VM hugetlbfs folder, NULL without */
 	char *cgroup;	    /* QEMU's cgroup (cpuset.c), NULL without */
 	char *state_dir;    /* profile's state-dir */
