@@ -613,10 +613,17 @@ static void test_lock(void **state)
 
 static void claim_add(struct plan *plan, const char *bdf)
 {
+	struct profile_pci pci = {0};
+
 	memset(plan, 0, sizeof(*plan));
 	plan->profile = &prof;
 	plan->paths.journal = xstrdup(JOURNAL);
-	claim_plan(plan, bdf, "t");
+	assert_int_equal(pci_addr_parse(bdf, &pci.host), 0);
+	prof.pci = &pci;
+	prof.npci = 1;
+	claim_plan(plan, &prof);
+	prof.pci = NULL;
+	prof.npci = 0;
 }
 
 static void test_claims(void **state)
@@ -670,6 +677,64 @@ static void test_claims(void **state)
 	free(text);
 }
 
+/* A VM's claims are taken together: with one of them held by another
+ * live VM, none is, and the message names the one in use; the Looking
+ * Glass file is claimed like a device. */
+static void test_claims_all_or_none(void **state)
+{
+	struct profile_pci pci[2] = {0};
+	struct vr_error err = {0};
+	struct plan plan = {0};
+	char *text;
+	pid_t other = fork();
+	int status;
+
+	(void)state;
+	assert_true(other >= 0);
+	if (other == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(host_mkdir("/run/vmrun/claims", 0700, &err), 0);
+	text = xasprintf("other %ld\n", (long)other);
+	put_file("/run/vmrun/claims/0000:08:00.1", text);
+	put_file("/run/vmrun/claims/file%2Fdev%2Fshm%2Flg", text);
+	plan.profile = &prof;
+	plan.paths.journal = xstrdup(JOURNAL);
+	assert_int_equal(pci_addr_parse("08:00.0", &pci[0].host), 0);
+	assert_int_equal(pci_addr_parse("08:00.1", &pci[1].host), 0);
+	prof.pci = pci;
+	prof.npci = 2;
+	prof.lg.enabled = true;
+	prof.lg.device = "/dev/shm/lg";
+	claim_plan(&plan, &prof);
+	assert_int_equal(plan.nops, 1);
+	assert_string_equal(plan.ops[0].desc,
+			    "claim 0000:08:00.0, 0000:08:00.1, /dev/shm/lg "
+			    "for VM 't'");
+	assert_int_equal(engine_apply(&plan, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "0000:08:00.1 is in use by VM "
+					"'other'"));
+	assert_non_null(strstr(err.msg, "/dev/shm/lg is in use by VM "
+					"'other'"));
+	assert_null(get_file("/run/vmrun/claims/0000:08:00.0"));
+	assert_int_equal(claim_check_file("/dev/shm/lg", "t", &err), -EBUSY);
+	kill(other, SIGKILL);
+	waitpid(other, &status, 0);
+	assert_int_equal(engine_apply(&plan, &err), 0);
+	assert_non_null(get_file("/run/vmrun/claims/0000:08:00.0"));
+	assert_non_null(get_file("/run/vmrun/claims/file%2Fdev%2Fshm%2Flg"));
+	assert_int_equal(engine_undo(&plan, &err), 0);
+	assert_null(get_file("/run/vmrun/claims/0000:08:00.1"));
+	assert_null(get_file("/run/vmrun/host.lock"));
+	prof.pci = NULL;
+	prof.npci = 0;
+	prof.lg.enabled = false;
+	prof.lg.device = NULL;
+	plan_free(&plan);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -703,6 +768,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claims_all_or_none, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,6 +37,9 @@ const char *paths_run_dir(void);
 char *paths_run_file(const char *name, const char *suffix);
 /* Device claims between concurrent vmruns (ops/claim.c). */
 const char *paths_claims_dir(void);
+/* The host lock (lock.c) and the records of shared host changes. */
+const char *paths_host_lock(void);
+const char *paths_shared_dir(void);
 /* The hugetlbfs mount vmrun makes for a page size ("2M", "1G"), and
  * whether a folder is one of those (shared by every VM that uses it). */
 char *paths_hugetlbfs_dir(const char *size);
@@ -153,6 +156,11 @@ int engine_restore(const char *name, struct vr_error *err);
 int lock_take(const char *name, int *fd, struct vr_error *err);
 /* Release it and remove the lock file. */
 void lock_release(const char *name, int fd);
+/* The lock of what the VMs of one host share (device claims, shared host
+ * changes), /run/vmrun/host.lock: held for a moment at a time, waited for
+ * up to 30 s. */
+int lock_host_take(int *fd, struct vr_error *err);
+void lock_host_release(int fd);
 
 /* journal.c: the on-disk record of the host changes of one VM
  * (/run/vmrun/NAME.json), written before each change, read by restore. */

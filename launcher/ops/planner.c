@@ -22,12 +22,16 @@ static void battery_plan(struct plan *plan, const struct profile *p)
 }
 
 /* Host ops in the order they are applied (undone in reverse): the
- * desktop and console first, then the devices, then memory and CPUs,
- * then generated files. */
+ * claims on devices and files first (no change before a VM knows they are
+ * its own), the desktop and console, then the devices, then memory and
+ * CPUs, then generated files. */
 static int host_ops_plan(struct plan *plan, const struct profile *p,
 			 const struct host *h, struct vr_error *err)
 {
-	int r = console_plan(plan, p, h, err);
+	int r;
+
+	claim_plan(plan, p);
+	r = console_plan(plan, p, h, err);
 
 	if (!r)
 		r = vfio_plan(plan, p, h, err);

@@ -332,8 +332,9 @@ const struct pkey profile_keys[] = {
 
 	/* [looking-glass] */
 	{S(SEC_LG), "device", &pt_lg_device, O(profile_looking_glass, device),
-	 "/dev/shm/looking-glass",
-	 .help = "shared memory file or kvmfr device"},
+	 "/dev/shm/looking-glass-${name}", .flags = PK_LATE,
+	 .help = "shared memory file or kvmfr device (one VM's own: two "
+		 "VMs cannot share one)"},
 	{S(SEC_LG), "size", &pt_lg_size, O(profile_looking_glass, size), "auto",
 	 .help = "shared memory size (a power of two)"},
 	{S(SEC_LG), "resolution", &pt_resolution, 0, "1920x1080",
