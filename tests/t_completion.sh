@@ -14,8 +14,11 @@ echo 0x030000 >"$ROOT/sys/bus/pci/devices/0000:01:00.0/class"
 echo 0x040300 >"$ROOT/sys/bus/pci/devices/0000:01:00.1/class"
 echo 0x030200 >"$ROOT/sys/bus/pci/devices/0000:05:00.0/class"
 # win11 runs (socket + journal); crashed left only a journal.
-python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
-	"$ROOT/run/vmrun/win11.sock"
+# win11's swtpm has its socket there too (NAME.swtpm.sock): not a VM
+for s in win11.sock win11.swtpm.sock; do
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+		"$ROOT/run/vmrun/$s"
+done
 touch "$ROOT/run/vmrun/win11.json" "$ROOT/run/vmrun/win11.lock" \
 	"$ROOT/run/vmrun/crashed.json" "$ROOT/etc/vmrun/gaming.ini" \
 	"$ROOT/etc/vmrun/work.ini" "$ROOT/etc/vmrun/notes.txt" \
@@ -42,11 +45,12 @@ check "it registers _vmrun for vmrun" \
 
 export VMRUN_ROOT=$ROOT
 expect_eq "a command or a profile" \
-	"a.ini capture devices doctor import install-desktop new prepare restore status stop sub" \
+	"a.ini capture cont devices doctor import install-desktop new prepare restore status stop sub" \
 	"$(comp vmrun '')"
 expect_eq "commands by prefix" "status stop" "$(comp vmrun st)"
 expect_eq "stop: running VMs (sockets)" "win11" "$(comp vmrun stop '')"
 expect_eq "status: running VMs" "win11" "$(comp vmrun -q status w)"
+expect_eq "cont: running VMs" "win11" "$(comp vmrun cont '')"
 expect_eq "restore: VMs with a journal" "crashed win11" \
 	"$(comp vmrun restore '')"
 expect_eq "install-desktop: profiles in /etc/vmrun" "gaming work" \

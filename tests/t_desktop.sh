@@ -73,7 +73,7 @@ launcher=$(exec_args "$APPS/vmrun-win11.desktop" "Desktop Entry" | head -1)
 check "Exec runs vmrun-desktop-launch" \
 	test "$(basename "$launcher")" = vmrun-desktop-launch
 expect_eq "with [looking-glass]: the client's device, then the name" \
-	"--looking-glass /dev/shm/looking-glass win11" \
+	"--looking-glass /dev/shm/looking-glass-win11 win11" \
 	"$(exec_args "$APPS/vmrun-win11.desktop" "Desktop Entry" |
 		tail -n +2 | paste -sd' ')"
 expect_eq "the Power off action stops it" "--stop win11" \

@@ -3,7 +3,8 @@
 # its audio function, hugepages, isolate + IRQ affinity, console and efifb,
 # Looking Glass, fake battery, a bridged tap) is cut short after each of
 # its host operations, and while a guest runs (tests/fakeqemu) or while
-# vmrun undoes it; afterwards the fake host must be byte for byte as before.
+# vmrun undoes it, and /run fills up at each journal write of a run;
+# afterwards the fake host must be byte for byte as before.
 . "$(dirname "$0")/lib.sh"
 
 FAKEQEMU=$TOP/tests/fakeqemu
@@ -232,6 +233,43 @@ undo_faults() {
 	done
 }
 
+# journal_faults: from the k-th journal write on, every write fails with
+# ENOSPC (/run is full), for each k of a whole run: the start (the guest
+# then never runs: exit 1) and the undo after the guest's power-off (exit
+# 0). Either way vmrun puts the host back by itself, QEMU ends before any
+# device goes back to the host, and only what was not undone is called
+# so; the case after the last write is a plain run.
+journal_faults() {
+	local k why rc n=0
+	for ((k = 1; k <= 500; k++)); do
+		fresh "$FX"
+		why=
+		rm -f "$TMP/lost"
+		start "$TMP/jfull.log" VMRUN_FAULT_JOURNAL_FULL=$k \
+			FAKEQEMU_GUEST_SHUTDOWN_AFTER=0.1 \
+			FAKEQEMU_DEVICE_LOST_OUT="$TMP/lost"
+		wait_rc "$VMPID" 60
+		rc=$?
+		grep -q "No space left on device" "$TMP/jfull.log" || break
+		n=$((n + 1))
+		case $rc in
+		0 | 1) ;;
+		*) why="vmrun exited $rc: $(tail -n 2 "$TMP/jfull.log" | tr '\n' ' ')" ;;
+		esac
+		grep -q "could not undo" "$TMP/jfull.log" &&
+			why="${why:+$why; }it says: $(grep "could not undo" "$TMP/jfull.log")"
+		[ -s "$TMP/lost" ] && why="${why:+$why; }$(cat "$TMP/lost")"
+		[ -e "$ROOT/run/vmrun/$VM.json" ] && why="${why:+$why; }journal left"
+		verdict "$FX: journal writes fail from write $k on (exit $rc), no restore" \
+			"$why"
+	done
+	if [ $rc -eq 0 ] && [ $n -gt 0 ]; then
+		pass "$FX: a run makes $n journal writes; without a fault it ends well"
+	else
+		fail "$FX: a run without a journal fault (k=$k) ends well (exit $rc)"
+	fi
+}
+
 # --- each fixture ----------------------------------------------------------
 for fxfile in "$FIXTURES"/*.host; do
 	FX=$(basename "$fxfile" .host)
@@ -277,6 +315,7 @@ for fxfile in "$FIXTURES"/*.host; do
 	qemu_killed
 	vmrun_killed
 	undo_faults
+	journal_faults
 done
 
 echo "# fault matrix: $CASES cases, $PASSED passed"

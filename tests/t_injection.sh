@@ -252,7 +252,7 @@ eq('the QMP socket path (root with a comma) has the commas doubled',
    'socket,id=qmp,path=%s/run/vmrun/inj.qmp,server=on,wait=off' % esc(ROOT),
    next((v for v in values('-chardev') if 'id=qmp' in v), None))
 eq('the swtpm socket path has the commas doubled',
-   'socket,id=chrtpm,path=%s/run/vmrun/inj-swtpm.sock' % esc(ROOT),
+   'socket,id=chrtpm,path=%s/run/vmrun/inj.swtpm.sock' % esc(ROOT),
    next((v for v in values('-chardev') if 'id=chrtpm' in v), None))
 EOF
 

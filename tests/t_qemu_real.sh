@@ -231,7 +231,7 @@ device = 046d:c52b
 type = none
 video = std
 EOF
-VMRUN_SSDT_OUT=$ROOT/run/vmrun/lab-battery.aml "$SSDT_TOOL" ||
+VMRUN_SSDT_OUT=$ROOT/run/vmrun/lab.battery.aml "$SSDT_TOOL" ||
 	not_ok "write the fake-battery SSDT"
 if start lab "$LAB/lab.ini"; then
 	expect_eq "lab: paused" "prelaunch running=False" "$(fact lab status)"
@@ -254,7 +254,7 @@ fi
 # (c) SMBIOS copied from the (fake) host's DMI tables.
 sed -e 's/^name = lab/name = labhost/' -e 's/^mode = custom/mode = host/' \
 	-e '/^bios-vendor\|^system-\|^chassis-/d' "$LAB/lab.ini" >"$LAB/labhost.ini"
-cp "$ROOT/run/vmrun/lab-battery.aml" "$ROOT/run/vmrun/labhost-battery.aml"
+cp "$ROOT/run/vmrun/lab.battery.aml" "$ROOT/run/vmrun/labhost.battery.aml"
 if start labhost "$LAB/labhost.ini"; then
 	expect_eq "labhost: paused" "prelaunch running=False" \
 		"$(fact labhost status)"

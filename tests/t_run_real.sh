@@ -178,8 +178,8 @@ restored() {
 	fi
 	[ -e "$SHM" ] && leftovers+=" $SHM"
 	for f in /run/vmrun/$NAME.json /run/vmrun/$NAME.sock \
-		/run/vmrun/$NAME.lock /run/vmrun/$NAME-swtpm.sock \
-		/run/vmrun/$NAME-battery.aml \
+		/run/vmrun/$NAME.lock /run/vmrun/$NAME.swtpm.sock \
+		/run/vmrun/$NAME.battery.aml \
 		$(awk '$3 == "hugetlbfs" {print $2 "/vmrun-'"$NAME"'"}' \
 			/proc/mounts); do
 		[ -e "$f" ] && leftovers+=" $f"

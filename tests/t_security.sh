@@ -262,7 +262,7 @@ mode_is "/run/vmrun is 0700" 700 /run/vmrun
 mode_is "the control socket is 0600" 600 "/run/vmrun/$NAME.sock"
 mode_is "the journal is 0600" 600 "/run/vmrun/$NAME.json"
 mode_is "the lock file is 0600" 600 "/run/vmrun/$NAME.lock"
-mode_is "the swtpm socket is 0600" 600 "/run/vmrun/$NAME-swtpm.sock"
+mode_is "the swtpm socket is 0600" 600 "/run/vmrun/$NAME.swtpm.sock"
 mode_is "the state folder is 0700" 700 "$STATE"
 mode_is "the VM log is 0600" 600 "$STATE/$NAME.log"
 owner_is "the OVMF vars copy is nobody's" nobody:600 "$STATE/OVMF_VARS.fd"

@@ -251,7 +251,7 @@ build b550-gtx1060
 snap >"$TMP/before"
 p=$(profile bat '[acpi]\nfake-battery = yes')
 check "prepare with fake-battery" quiet vm prepare "$p"
-check "battery SSDT written" test -s "$ROOT/run/vmrun/bat-battery.aml"
+check "battery SSDT written" test -s "$ROOT/run/vmrun/bat.battery.aml"
 check "restore fake-battery" quiet vm restore bat
 same_snapshot "fake-battery: host as before" "$TMP/before"
 

@@ -133,6 +133,22 @@ static const struct op_type fake_type = {
 	.undo = fake_undo,
 };
 
+/* A change made before it is recorded, like a started process. */
+static int made_undo(struct op *op, struct vr_error *err)
+{
+	(void)err;
+	record("undo", op);
+	return 0;
+}
+
+static const struct op_type made_type = {
+	.name = "fake-made",
+	.save = op_nothing,
+	.apply = op_nothing,
+	.undo = made_undo,
+	.made_before = true,
+};
+
 static int setup(void **state)
 {
 	(void)state;
@@ -149,6 +165,7 @@ static int setup(void **state)
 	assert_int_equal(op_type_register(&fake_type), 0);
 	unsetenv("VMRUN_FAULT_AFTER_OP");
 	unsetenv("VMRUN_FAULT_AFTER_UNDO");
+	unsetenv("VMRUN_FAULT_JOURNAL_FULL");
 	return 0;
 }
 
@@ -264,6 +281,72 @@ static void test_save_failure_rolls_back(void **state)
 	assert_string_equal(err.msg, "set c to c1: cannot read c\n"
 				     "the host was put back as it was");
 	assert_host_untouched();
+	plan_free(&plan);
+}
+
+/* /run fills up as a started process is recorded (c "applying", the
+ * first write the fault sees): the start stops, and c, which exists
+ * already, is undone first, then b and a. */
+static void test_journal_full_on_record(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+	json_object *args = json_object_new_object();
+
+	(void)state;
+	plan3(&plan);
+	plan.nops = 2; /* a and b first, as the planner's ops */
+	json_object_put(plan.ops[2].args);
+	free(plan.ops[2].desc);
+	assert_int_equal(engine_apply(&plan, &err), 0);
+	json_object_object_add(args, "key", json_object_new_string("c"));
+	plan_add(&plan, &made_type, args, "stop c");
+	setenv("VMRUN_FAULT_JOURNAL_FULL", "1", 1);
+	calls[0] = '\0';
+	assert_int_equal(engine_apply(&plan, &err), -ENOSPC);
+	assert_string_equal(calls, "undo:c undo:b undo:a ");
+	assert_non_null(strstr(err.msg, "No space left on device"));
+	assert_non_null(strstr(err.msg, "the host was put back as it was"));
+	assert_null(strstr(err.msg, "could not undo"));
+	assert_host_untouched();
+	plan_free(&plan);
+}
+
+/* /run is full while the host is given back: every change is undone all
+ * the same, none is called not undone, and the journal goes. */
+static void test_journal_full_in_undo(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+
+	(void)state;
+	plan3(&plan);
+	assert_int_equal(engine_apply(&plan, &err), 0);
+	setenv("VMRUN_FAULT_JOURNAL_FULL", "1", 1);
+	calls[0] = '\0';
+	assert_int_equal(engine_undo(&plan, &err), 0);
+	assert_string_equal(calls, "undo:c undo:b undo:a ");
+	assert_host_untouched();
+	plan_free(&plan);
+}
+
+/* And when one undo fails meanwhile, only that one is named. */
+static void test_journal_full_undo_fails(void **state)
+{
+	struct vr_error err = {0};
+	struct plan plan;
+
+	(void)state;
+	plan3(&plan);
+	assert_int_equal(engine_apply(&plan, &err), 0);
+	setenv("VMRUN_FAULT_JOURNAL_FULL", "2", 1);
+	fail_undo = "b";
+	assert_int_equal(engine_undo(&plan, &err), -EIO);
+	assert_non_null(strstr(err.msg, "could not undo 1 host change;"));
+	assert_non_null(strstr(err.msg, "  set b to b1: still busy"));
+	assert_null(strstr(err.msg, "set c to"));
+	assert_null(strstr(err.msg, "set a to"));
+	assert_non_null(strstr(err.msg, "the journal could not be updated"));
 	plan_free(&plan);
 }
 
@@ -628,10 +711,17 @@ static void test_lock(void **state)
 
 static void claim_add(struct plan *plan, const char *bdf)
 {
+	struct profile_pci pci = {0};
+
 	memset(plan, 0, sizeof(*plan));
 	plan->profile = &prof;
 	plan->paths.journal = xstrdup(JOURNAL);
-	claim_plan(plan, bdf, "t");
+	assert_int_equal(pci_addr_parse(bdf, &pci.host), 0);
+	prof.pci = &pci;
+	prof.npci = 1;
+	claim_plan(plan, &prof);
+	prof.pci = NULL;
+	prof.npci = 0;
 }
 
 static void test_claims(void **state)
@@ -685,6 +775,64 @@ static void test_claims(void **state)
 	free(text);
 }
 
+/* A VM's claims are taken together: with one of them held by another
+ * live VM, none is, and the message names the one in use; the Looking
+ * Glass file is claimed like a device. */
+static void test_claims_all_or_none(void **state)
+{
+	struct profile_pci pci[2] = {0};
+	struct vr_error err = {0};
+	struct plan plan = {0};
+	char *text;
+	pid_t other = fork();
+	int status;
+
+	(void)state;
+	assert_true(other >= 0);
+	if (other == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(host_mkdir("/run/vmrun/claims", 0700, &err), 0);
+	text = xasprintf("other %ld\n", (long)other);
+	tl_put("/run/vmrun/claims/0000:08:00.1", text, 0644);
+	tl_put("/run/vmrun/claims/file%2Fdev%2Fshm%2Flg", text, 0644);
+	plan.profile = &prof;
+	plan.paths.journal = xstrdup(JOURNAL);
+	assert_int_equal(pci_addr_parse("08:00.0", &pci[0].host), 0);
+	assert_int_equal(pci_addr_parse("08:00.1", &pci[1].host), 0);
+	prof.pci = pci;
+	prof.npci = 2;
+	prof.lg.enabled = true;
+	prof.lg.device = "/dev/shm/lg";
+	claim_plan(&plan, &prof);
+	assert_int_equal(plan.nops, 1);
+	assert_string_equal(plan.ops[0].desc,
+			    "claim 0000:08:00.0, 0000:08:00.1, /dev/shm/lg "
+			    "for VM 't'");
+	assert_int_equal(engine_apply(&plan, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "0000:08:00.1 is in use by VM "
+					"'other'"));
+	assert_non_null(strstr(err.msg, "/dev/shm/lg is in use by VM "
+					"'other'"));
+	assert_null(tl_get("/run/vmrun/claims/0000:08:00.0"));
+	assert_int_equal(claim_check_file("/dev/shm/lg", "t", &err), -EBUSY);
+	kill(other, SIGKILL);
+	waitpid(other, &status, 0);
+	assert_int_equal(engine_apply(&plan, &err), 0);
+	assert_non_null(tl_get("/run/vmrun/claims/0000:08:00.0"));
+	assert_non_null(tl_get("/run/vmrun/claims/file%2Fdev%2Fshm%2Flg"));
+	assert_int_equal(engine_undo(&plan, &err), 0);
+	assert_null(tl_get("/run/vmrun/claims/0000:08:00.1"));
+	assert_null(tl_get("/run/vmrun/host.lock"));
+	prof.pci = NULL;
+	prof.npci = 0;
+	prof.lg.enabled = false;
+	prof.lg.device = NULL;
+	plan_free(&plan);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -695,6 +843,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_failure_rolls_back,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_failure_rolls_back,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_full_on_record,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_full_in_undo,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_full_undo_fails,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_twice, setup,
 						teardown),
@@ -718,6 +872,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claims_all_or_none, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

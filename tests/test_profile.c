@@ -154,9 +154,10 @@ static void test_instance_defaults(void **state)
 	assert_null(p.net[0].bridge);
 	assert_null(p.net[0].tap);
 	assert_false(p.net[0].has_mac);
-	/* an empty [looking-glass] turns it on with every default */
+	/* an empty [looking-glass] turns it on with every default: a file
+	 * of this VM's own */
 	assert_true(p.lg.enabled);
-	assert_string_equal(p.lg.device, "/dev/shm/looking-glass");
+	assert_string_equal(p.lg.device, "/dev/shm/looking-glass-t");
 	assert_false(p.lg.is_kvmfr);
 	assert_int_equal(p.lg.width, 1920);
 	assert_int_equal(p.lg.height, 1080);

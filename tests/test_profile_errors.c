@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -176,6 +177,13 @@ static const struct ecase ecases[] = {
 	 "t.ini:3: [vm] memory: 17T is too large; the maximum is 16T"},
 	{"size overflow", "[vm]\nname = t\nmemory = 99999999999T\n",
 	 "t.ini:3: [vm] memory: 99999999999T is too large; the maximum is 16T"},
+	{"size overflow, the issue's value",
+	 "[vm]\nname = t\nmemory = 99999999T\n",
+	 "t.ini:3: [vm] memory: 99999999T is too large; the maximum is 16T"},
+	{"size overflow without a suffix",
+	 "[vm]\nname = t\nmemory = 99999999999999999999\n",
+	 "t.ini:3: [vm] memory: 99999999999999999999 is too large; the "
+	 "maximum is 16T"},
 	{"CPU list", VM "[cpu]\nvcpu-pin = 0-3,x\nemulator-pin = 3-1\n",
 	 "t.ini:5: [cpu] vcpu-pin: '0-3,x' is not a CPU list: expected the "
 	 "kernel's list syntax, e.g. 0-3,8\n"
@@ -380,6 +388,16 @@ static const struct ecase ecases[] = {
 	 "as 64M"},
 	{"LG size too small", VM "[looking-glass]\nsize = 512K\n",
 	 "t.ini:5: [looking-glass] size: 512K is too small; the minimum is 1M"},
+	{"the same host thrice: each clash once",
+	 VM "[pci.a]\nhost = 01:00.0\n[pci.b]\nhost = 01:00.0\n"
+	    "[pci.c]\nhost = 01:00.0\n",
+	 "t.ini:7: [pci.b] host 0000:01:00.0 is already passed through by "
+	 "[pci.a]\n"
+	 "t.ini:9: [pci.c] host 0000:01:00.0 is already passed through by "
+	 "[pci.a]"},
+	{"LG size past 2^64 bytes", VM "[looking-glass]\nsize = 99999999T\n",
+	 "t.ini:5: [looking-glass] size: 99999999T is too large; the maximum "
+	 "is 4G"},
 	{"LG size too large", VM "[looking-glass]\nsize = 8G\n",
 	 "t.ini:5: [looking-glass] size: 8G is too large; the maximum is 4G"},
 	{"LG size not a power of two", VM "[looking-glass]\nsize = 48M\n",
@@ -688,6 +706,37 @@ static void test_usb_forms(void **state)
 	}
 }
 
+/* 10000 [pci.*] sections passing the same function: sections past the
+ * limit are refused, in a moment, not the 45 s of a quadratic walk that
+ * reported 50 million clashes. */
+static void test_many_pci_sections(void **state)
+{
+	size_t len = 0, cap = 512 * 1024;
+	char *text = malloc(cap);
+	struct profile p;
+	struct vr_error err = {0};
+	struct timespec t0, t1;
+
+	(void)state;
+	assert_non_null(text);
+	len += (size_t)snprintf(text, cap, VM);
+	for (int i = 0; i < 10000; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+					"[pci.g%d]\nhost = 01:00.0\n", i);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(profile_load_string(text, "t.ini", tmpdir, &p, &err),
+			 -EINVAL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 5);
+	assert_int_equal(strncmp(err.msg,
+				 "t.ini:132: [pci.g64]: a profile holds at "
+				 "most 64 [pci.*] sections\n",
+				 66),
+			 0);
+	profile_free(&p);
+	free(text);
+}
+
 /* More problems than fit in one struct vr_error: the rest are counted. */
 static void test_too_many_errors(void **state)
 {
@@ -774,6 +823,7 @@ int main(void)
 		cmocka_unit_test(test_romfile_unreadable),
 		cmocka_unit_test(test_acpi_table_unreadable),
 		cmocka_unit_test(test_too_many_errors),
+		cmocka_unit_test(test_many_pci_sections),
 		cmocka_unit_test(test_file_errors),
 	};
 	size_t n = ARRAY_SIZE(ecases) + ARRAY_SIZE(fixed);

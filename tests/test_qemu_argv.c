@@ -891,6 +891,26 @@ static void test_disk_cache_modes(void **state)
 			    "\"file\":\"disk0-storage\"}");
 }
 
+/* BLOCK_IO_ERROR names the node or the device; either leads back to the
+ * [disk.*] section, and nothing else does. */
+static void test_disk_of_node(void **state)
+{
+	(void)state;
+	add_disk(0, "a", "/srv/a.raw");
+	add_disk(1, "ab", "/srv/ab.raw");
+	assert_int_equal(qemu_disk_of_node(&fx->p, "disk1-format", NULL), 1);
+	assert_int_equal(qemu_disk_of_node(&fx->p, "disk0-storage", ""), 0);
+	assert_int_equal(qemu_disk_of_node(&fx->p, "disk2-format", NULL), -1);
+	assert_int_equal(qemu_disk_of_node(&fx->p, "disk1-format-x", NULL), -1);
+	assert_int_equal(qemu_disk_of_node(&fx->p, "", "disk-ab"), 1);
+	assert_int_equal(
+		qemu_disk_of_node(&fx->p, NULL,
+				  "/machine/peripheral/disk-a/virtio-backend"),
+		0);
+	assert_int_equal(qemu_disk_of_node(&fx->p, NULL, "/x/disk-abc/y"), -1);
+	assert_int_equal(qemu_disk_of_node(&fx->p, NULL, NULL), -1);
+}
+
 static void test_disk_interfaces(void **state)
 {
 	(void)state;
@@ -1340,6 +1360,7 @@ int main(void)
 		T(test_disk_virtio_injection),
 		T(test_disk_cache_modes),
 		T(test_disk_interfaces),
+		T(test_disk_of_node),
 		T(test_disk_errors),
 		T(test_disk_format_auto),
 		T(test_nets),

@@ -296,16 +296,16 @@ static void test_file_op(void **state)
 	struct vr_error err = {0};
 	struct plan plan = {0};
 	struct op *op;
-	char *path = tl_path("/run/vmrun/x-battery.aml");
+	char *path = tl_path("/run/vmrun/x.battery.aml");
 	unsigned char buf[16];
 	struct stat st;
 	FILE *f;
 
 	(void)state;
-	file_plan(&plan, "/run/vmrun/x-battery.aml", data, sizeof(data), 0644,
+	file_plan(&plan, "/run/vmrun/x.battery.aml", data, sizeof(data), 0644,
 		  "fake-battery SSDT");
 	op = &plan.ops[0];
-	assert_string_equal(op->desc, "create /run/vmrun/x-battery.aml "
+	assert_string_equal(op->desc, "create /run/vmrun/x.battery.aml "
 				      "(fake-battery SSDT, 6 bytes)");
 	assert_string_equal(op_arg(op, "hex"), "5353445400ff");
 	assert_int_equal(op->type->save(op, &err), 0);
@@ -323,7 +323,7 @@ static void test_file_op(void **state)
 	json_object_object_add(op->args, "hex", json_object_new_string("5g"));
 	assert_int_equal(op->type->apply(op, &err), -EINVAL);
 	assert_string_equal(err.msg,
-			    "/run/vmrun/x-battery.aml: content is not hex");
+			    "/run/vmrun/x.battery.aml: content is not hex");
 	free(path);
 	plan_free(&plan);
 }
@@ -401,12 +401,18 @@ static void test_plan_group(void **state)
 	profile_dev(&p, "audio", "01:00.1");
 	profile_dev(&p, "usb", "02:00.0");
 	assert_int_equal(vfio_plan(&plan, &p, &h, &err), 0);
-	assert_int_equal(plan.nops, 6);
-	assert_string_equal(plan.ops[0].desc,
-			    "claim 0000:01:00.0 for VM 'win'");
-	assert_string_equal(plan.ops[3].desc, "bind 0000:01:00.0 (GPU) to "
+	assert_int_equal(plan.nops, 3);
+	assert_string_equal(plan.ops[0].desc, "bind 0000:01:00.0 (GPU) to "
 					      "vfio-pci (driver now: nvidia)");
-	assert_ptr_equal(plan.ops[5].type, &vfio_op_bind);
+	assert_ptr_equal(plan.ops[2].type, &vfio_op_bind);
+	plan_free(&plan);
+	/* the claims are one op, for all the devices (planner.c adds it
+	 * before any change) */
+	claim_plan(&plan, &p);
+	assert_int_equal(plan.nops, 1);
+	assert_string_equal(plan.ops[0].desc,
+			    "claim 0000:01:00.0, 0000:01:00.1, 0000:02:00.0 "
+			    "for VM 'win'");
 	plan_free(&plan);
 	free(p.pci);
 	free(h.pci);
@@ -481,7 +487,7 @@ static void test_plan_modprobe_and_claims(void **state)
 	unlink(path);
 	rmdir(dir);
 	assert_int_equal(vfio_plan(&plan, &p, &h, &err), 0);
-	assert_int_equal(plan.nops, 7);
+	assert_int_equal(plan.nops, 4);
 	assert_ptr_equal(plan.ops[0].type, &vfio_op_modprobe);
 	assert_string_equal(plan.ops[0].desc, "load the vfio-pci module (it "
 					      "stays loaded after)");

@@ -34,10 +34,13 @@ int cmd_prepare(const char *profile, const struct cmd_opts *o,
 int cmd_restore(const char *name, const struct cmd_opts *o,
 		struct vr_error *err);
 
-/* status.c: a running VM, through its control socket. */
+/* status.c: a running VM, through its control socket: status, stop,
+ * cont. */
 int cmd_status(const char *name, const struct cmd_opts *o,
 	       struct vr_error *err);
 int cmd_stop(const char *name, const struct cmd_opts *o, struct vr_error *err);
+/* Let a guest that QEMU paused (an I/O error) run again. */
+int cmd_cont(const char *name, const struct cmd_opts *o, struct vr_error *err);
 
 /* desktop.c: `vmrun install-desktop NAME`: a menu entry for the invoking
  * user that starts vmrun@NAME.service and, with it, the Looking Glass

@@ -18,27 +18,39 @@ static void show_warnings(const struct vm *vm)
 		log_warn("%s", vm->plan.warnings.v[i]);
 }
 
+/* Point fd at the file (or /dev/null when f < 0). */
+static void redirect(int fd, int f)
+{
+	int null = f < 0 ? open("/dev/null", O_RDWR | O_CLOEXEC) : -1;
+
+	if (f >= 0 || null >= 0)
+		dup2(f >= 0 ? f : null, fd);
+	if (null >= 0)
+		close(null);
+}
+
 /* The detached child: a session of its own, output to the VM log, and the
- * outcome of the start sent up the pipe. */
+ * outcome of the start sent up the pipe. The caller's stdin, stdout and
+ * stderr are let go in every case, or `$(vmrun --detach x.ini)` and an
+ * SSH session would wait for as long as the VM runs. */
 static int run_detached_child(struct vm *vm, int ready_fd, struct vr_error *err)
 {
 	struct run_opts ro = {.ready_fd = ready_fd};
-	struct vr_error lerr = {0};
 	int fd, code;
 
 	setsid();
-	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, STDIN_FILENO);
-		close(fd);
+	redirect(STDIN_FILENO, -1);
+	fd = runtime_log_open(vm, err);
+	redirect(STDOUT_FILENO, fd);
+	redirect(STDERR_FILENO, fd);
+	if (fd < 0) {
+		/* the parent reports it */
+		if (write(ready_fd, err->msg, strlen(err->msg)) < 0)
+			log_debug("ready pipe: %s", strerror(errno));
+		close(ready_fd);
+		return VM_EXIT_ERROR;
 	}
-	/* the log as a run opens it: never through a symlink (run.h) */
-	fd = runtime_log_open(vm, &lerr);
-	if (fd >= 0) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		close(fd);
-	}
+	close(fd);
 	log_set_timestamps(true);
 	code = supervise_run(vm, &ro, err);
 	if (code)

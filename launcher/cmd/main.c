@@ -5,6 +5,7 @@
 #include "host/host.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,9 @@ static const struct cmd cmds[] = {
 	{"stop", cmd_stop, ARG_NAME,
 	 "power the VM off (--force: do not wait for the guest) and wait "
 	 "until the host is back"},
+	{"cont", cmd_cont, ARG_NAME,
+	 "let a guest that QEMU paused on an error (a full disk) run again, "
+	 "once the cause is fixed"},
 	{"prepare", cmd_prepare, ARG_PROFILE,
 	 "apply the host changes and leave them in place (undo with "
 	 "restore)"},
@@ -239,8 +243,14 @@ int main(int argc, char **argv)
 	const struct cmd *c = &cmds[0];
 	struct vr_error err = {0};
 	const char *arg = NULL;
-	int code = parse_options(argc, argv, &o, &c);
+	int code;
 
+	/* A reader that goes away (`vmrun x.ini | tee log` over SSH) must not
+	 * end a run: writes to a dead stdout or stderr fail with EPIPE, which
+	 * vmrun ignores, instead of killing it with a host still prepared.
+	 * Children get SIGPIPE back (host/process.c). */
+	signal(SIGPIPE, SIG_IGN);
+	code = parse_options(argc, argv, &o, &c);
 	if (code >= 0)
 		return code;
 	if (!c->name && optind < argc && cmd_find(argv[optind]))

@@ -1,5 +1,5 @@
 /* status.c: the commands that talk to a running VM's vmrun through its
- * control socket: status and stop. */
+ * control socket: status, stop and cont. */
 #include "cmd/cmd.h"
 #include "run/run.h"
 #include "base/base.h"
@@ -35,6 +35,8 @@ static void print_status(json_object *st)
 	       "%lld\n",
 	       str(st, "name"), str(st, "state"), up / 3600, up / 60 % 60,
 	       up % 60, num(st, "pid"), num(st, "qemu-pid"));
+	if (*str(st, "problem"))
+		printf("  %s\n", str(st, "problem"));
 	printf("  %lld vCPUs", num(st, "vcpus"));
 	if (json_object_object_get_ex(st, "vcpu-map", &map) &&
 	    json_object_array_length(map)) {
@@ -129,5 +131,29 @@ int cmd_stop(const char *name, const struct cmd_opts *o, struct vr_error *err)
 		vr_errorx(err, code, "the host was not fully restored");
 		return VM_EXIT_RESTORE;
 	}
+	return 0;
+}
+
+int cmd_cont(const char *name, const struct cmd_opts *o, struct vr_error *err)
+{
+	json_object *req = json_object_new_object(), *reply = NULL, *ok;
+	int r;
+
+	(void)o;
+	json_object_object_add(req, "command", json_object_new_string("cont"));
+	r = control_call(name, req, &reply, NULL, err);
+	json_object_put(req);
+	if (r)
+		return VM_EXIT_ERROR;
+	if (!json_object_object_get_ex(reply, "ok", &ok) ||
+	    !json_object_get_boolean(ok)) {
+		vr_errorx(err, EIO, "VM '%s' was not continued: %s", name,
+			  *str(reply, "error") ? str(reply, "error")
+					       : "no reason given");
+		json_object_put(reply);
+		return VM_EXIT_ERROR;
+	}
+	json_object_put(reply);
+	printf("%s: continued\n", name);
 	return 0;
 }

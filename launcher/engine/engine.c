@@ -47,7 +47,9 @@ static int op_run(struct plan *plan, struct op *op, struct vr_error *err)
 	op->state = OP_APPLYING;
 	r = plan_journal(plan, err);
 	if (r) {
-		op->state = OP_PENDING;
+		/* nothing changed, unless the change came first (a started
+		 * process): then the undo must still see it */
+		op->state = op->type->made_before ? OP_APPLIED : OP_PENDING;
 		return r;
 	}
 	r = op->type->apply(op, err);
@@ -136,7 +138,7 @@ static int undo_report(const struct plan *plan, size_t nfail, size_t nref,
 
 int engine_undo(struct plan *plan, struct vr_error *err)
 {
-	struct vr_error all = {0}, ref = {0}, e;
+	struct vr_error all = {0}, ref = {0}, jerr = {0}, e;
 	size_t nfail = 0, nref = 0, step = 0;
 	int r;
 
@@ -154,14 +156,28 @@ int engine_undo(struct plan *plan, struct vr_error *err)
 			undo_error(&all, &nfail, op, e.msg);
 		} else {
 			op->state = OP_UNDONE;
-			if (plan_journal(plan, &e))
-				undo_error(&all, &nfail, op, e.msg);
+			/* undone all the same: a stale entry is undone again,
+			 * harmlessly, by a restore */
+			if (plan_journal(plan, &e) && !jerr.code)
+				jerr = e;
 		}
 		fault_point("VMRUN_FAULT_AFTER_UNDO", ++step);
 	}
 	plan->applied = 0;
-	if (nfail || nref)
-		return undo_report(plan, nfail, nref, &all, &ref, err);
+	if (nfail || nref) {
+		r = undo_report(plan, nfail, nref, &all, &ref, err);
+		if (jerr.code)
+			vr_error_append(
+				err,
+				"the journal could not be updated either "
+				"(%s): it still lists changes that were "
+				"undone, which a restore undoes again "
+				"harmlessly",
+				jerr.msg);
+		return r;
+	}
+	if (jerr.code)
+		log_warn("%s; every change was undone all the same", jerr.msg);
 	r = journal_remove(plan->paths.journal, err);
 	/* Leave /run as we found it once nothing of ours is left. */
 	host_rmdir_empty(paths_claims_dir());

@@ -22,8 +22,8 @@ struct vm_paths {
 	char *lock;	    /* /run/vmrun/NAME.lock */
 	char *qmp;	    /* /run/vmrun/NAME.qmp: vmrun's own monitor */
 	char *ctl;	    /* /run/vmrun/NAME.sock: control socket */
-	char *battery;	    /* /run/vmrun/NAME-battery.aml (fake-battery) */
-	char *swtpm_sock;   /* /run/vmrun/NAME-swtpm.sock */
+	char *battery;	    /* /run/vmrun/NAME.battery.aml (fake-battery) */
+	char *swtpm_sock;   /* /run/vmrun/NAME.swtpm.sock */
 	char *hugepage_dir; /* per-VM hugetlbfs folder, NULL without */
 	char *cgroup;	    /* QEMU's cgroup (cpuset.c), NULL without */
 	char *state_dir;    /* profile's state-dir */
@@ -37,6 +37,9 @@ const char *paths_run_dir(void);
 char *paths_run_file(const char *name, const char *suffix);
 /* Device claims between concurrent vmruns (ops/claim.c). */
 const char *paths_claims_dir(void);
+/* The host lock (lock.c) and the records of shared host changes. */
+const char *paths_host_lock(void);
+const char *paths_shared_dir(void);
 /* The hugetlbfs mount vmrun makes for a page size ("2M", "1G"), and
  * whether a folder is one of those (shared by every VM that uses it). */
 char *paths_hugetlbfs_dir(const char *size);
@@ -65,6 +68,10 @@ struct op_type {
 	 * undo can put back? 0, or -EPERM with err saying what is refused
 	 * (op_refuse). NULL: undo changes nothing. */
 	int (*check)(const struct op *op, const char *vm, struct vr_error *err);
+	/* The change exists before the op is journaled (a process already
+	 * started is recorded): when that journal write fails, the op is
+	 * undone all the same. */
+	bool made_before;
 };
 
 /* Where an op stands; written to the journal with it. */
@@ -169,8 +176,10 @@ int engine_apply(struct plan *plan, struct vr_error *err);
  * it goes (an interrupted undo resumes where it stopped). Undo errors do
  * not stop the walk; they are reported together at the end and the
  * journal is then kept for `vmrun restore`. The journal is removed when
- * everything is undone. Test hook: VMRUN_FAULT_AFTER_UNDO=k raises SIGKILL
- * after the k-th undo step. */
+ * everything is undone. A journal that cannot be updated (a full /run)
+ * does not stop the walk: only changes whose undo failed are reported as
+ * not undone. Test hook: VMRUN_FAULT_AFTER_UNDO=k raises SIGKILL after the
+ * k-th undo step. */
 int engine_undo(struct plan *plan, struct vr_error *err);
 
 /* Undo what a dead vmrun left in /run/vmrun/NAME.json (every op not yet
@@ -190,12 +199,18 @@ int engine_restore(const char *name, struct vr_error *err);
 int lock_take(const char *name, int *fd, struct vr_error *err);
 /* Release it and remove the lock file. */
 void lock_release(const char *name, int fd);
+/* The lock of what the VMs of one host share (device claims, shared host
+ * changes), /run/vmrun/host.lock: held for a moment at a time, waited for
+ * up to 30 s. */
+int lock_host_take(int *fd, struct vr_error *err);
+void lock_host_release(int fd);
 
 /* journal.c: the on-disk record of the host changes of one VM
  * (/run/vmrun/NAME.json), written before each change, read by restore. */
 /* Replace the journal at abs (unrooted) with every op that was reached
  * (state != OP_PENDING): type, desc, args, saved and state. Synced to
- * disk before it returns. */
+ * disk before it returns. Test hook: VMRUN_FAULT_JOURNAL_FULL=k makes the
+ * k-th write of the process and every later one fail with ENOSPC. */
 int journal_write(const char *abs, const char *name, const struct op *ops,
 		  size_t nops, struct vr_error *err);
 

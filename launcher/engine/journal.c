@@ -52,14 +52,41 @@ static json_object *op_to_json(const struct op *op)
 	return o;
 }
 
+/* Test hook: the k-th journal write of this process and every later one
+ * fail with ENOSPC, as when /run fills up. Writes are counted from the
+ * first one that sees the current value of the variable. */
+static int journal_fault(const char *abs, struct vr_error *err)
+{
+	static unsigned long writes, k;
+	const char *v = getenv("VMRUN_FAULT_JOURNAL_FULL");
+	cleanup_free char *path = NULL;
+
+	if (!v || !*v) {
+		k = 0;
+		return 0;
+	}
+	if (strtoul(v, NULL, 10) != k) {
+		k = strtoul(v, NULL, 10);
+		writes = 0;
+	}
+	if (++writes < k)
+		return 0;
+	path = hostfs_path(abs);
+	return vr_error(err, ENOSPC, "write %s", path);
+}
+
 int journal_write(const char *abs, const char *name, const struct op *ops,
 		  size_t nops, struct vr_error *err)
 {
-	json_object *root = json_object_new_object();
-	json_object *arr = json_object_new_array();
+	json_object *root, *arr;
 	const char *text;
 	int r;
 
+	r = journal_fault(abs, err);
+	if (r)
+		return vr_error_prefix(err, "journal");
+	root = json_object_new_object();
+	arr = json_object_new_array();
 	json_object_object_add(root, "version",
 			       json_object_new_int(JOURNAL_VERSION));
 	json_object_object_add(root, "name", json_object_new_string(name));

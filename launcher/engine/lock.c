@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The pid a lock file holds, for the message; 0 when unreadable. */
@@ -24,7 +25,8 @@ static long lock_owner(int fd)
 }
 
 /* Open and flock the lock file; 1 when it was unlinked under us (a
- * previous holder removed it as we opened it): try again. */
+ * previous holder removed it as we opened it): try again. With name NULL
+ * (the host lock) a lock held by another vmrun is -EWOULDBLOCK. */
 static int lock_try(const char *path, const char *name, int *fdp,
 		    struct vr_error *err)
 {
@@ -40,6 +42,8 @@ static int lock_try(const char *path, const char *name, int *fdp,
 		long pid = lock_owner(fd);
 
 		close(fd);
+		if (!name && e == EWOULDBLOCK)
+			return -EWOULDBLOCK;
 		if (e != EWOULDBLOCK)
 			return vr_error(err, e, "lock %s", path);
 		if (pid > 0)
@@ -100,6 +104,41 @@ void lock_release(const char *name, int fd)
 		return;
 	/* Unlink while still holding it: a vmrun that opened the old file
 	 * sees the inode change in lock_try and retries. */
+	unlink(path);
+	close(fd);
+	host_rmdir_empty(paths_run_dir());
+}
+
+int lock_host_take(int *fdp, struct vr_error *err)
+{
+	cleanup_free char *path = hostfs_path(paths_host_lock());
+	struct timespec step = {0, 10 * 1000 * 1000};
+	int r = 0, tries;
+
+	*fdp = -1;
+	/* Held for a moment at a time: wait up to 30 s. */
+	for (tries = 0; tries < 3000; tries++) {
+		r = host_mkdir(paths_run_dir(), 0700, err);
+		if (!r)
+			r = lock_try(path, NULL, fdp, err);
+		if (r != 1 && r != -EWOULDBLOCK)
+			break;
+		nanosleep(&step, NULL);
+	}
+	if (r == 1 || r == -EWOULDBLOCK)
+		return vr_errorx(err, EAGAIN,
+				 "%s is held by another vmrun for more than "
+				 "30 s",
+				 path);
+	return r;
+}
+
+void lock_host_release(int fd)
+{
+	cleanup_free char *path = hostfs_path(paths_host_lock());
+
+	if (fd < 0)
+		return;
 	unlink(path);
 	close(fd);
 	host_rmdir_empty(paths_run_dir());

@@ -1,6 +1,7 @@
 /* paths.c: the one place that knows where vmrun keeps its runtime files:
- * /run/vmrun, the per-VM journal, lock and sockets, the claims and the
- * hugetlbfs mounts vmrun makes. Paths are unrooted; hostfs_path() roots. */
+ * /run/vmrun, the per-VM journal, lock and sockets, the claims, the host
+ * lock and shared records, and the hugetlbfs mounts vmrun makes. Paths
+ * are unrooted; hostfs_path() roots. */
 #include "engine/engine.h"
 
 #include <stdlib.h>
@@ -21,6 +22,16 @@ char *paths_run_file(const char *name, const char *suffix)
 const char *paths_claims_dir(void)
 {
 	return RUN_DIR "/claims";
+}
+
+const char *paths_host_lock(void)
+{
+	return RUN_DIR "/host.lock";
+}
+
+const char *paths_shared_dir(void)
+{
+	return RUN_DIR "/shared";
 }
 
 char *paths_hugetlbfs_dir(const char *size)
@@ -44,8 +55,10 @@ void paths_vm_build(const struct profile *p, struct vm_paths *vp)
 	vp->lock = paths_run_file(n, ".lock");
 	vp->qmp = paths_run_file(n, ".qmp");
 	vp->ctl = paths_run_file(n, ".sock");
-	vp->battery = paths_run_file(n, "-battery.aml");
-	vp->swtpm_sock = paths_run_file(n, "-swtpm.sock");
+	/* NAME.WHAT: a name has no '.', so no other VM's file (x-swtpm.sock
+	 * of VM x-swtpm) can be one of these */
+	vp->battery = paths_run_file(n, ".battery.aml");
+	vp->swtpm_sock = paths_run_file(n, ".swtpm.sock");
 	vp->state_dir = xstrdup(p->vm.state_dir);
 	vp->vars = p->firmware.vars ? xstrdup(p->firmware.vars) : NULL;
 	vp->tpm_state = p->tpm.state ? xstrdup(p->tpm.state) : NULL;

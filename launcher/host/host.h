@@ -444,6 +444,10 @@ int proc_run(const struct spawn *s, struct vr_error *err);
  * (pids are reused). -ESRCH when there is no such process. */
 int proc_starttime(pid_t pid, unsigned long long *out);
 
+/* Whether the process is stopped (state T or t in /proc/PID/stat: a
+ * SIGSTOP, a debugger). */
+bool proc_stopped(pid_t pid);
+
 /* pidfd_open(2); -errno when the kernel lacks it. */
 int proc_pidfd(pid_t pid);
 

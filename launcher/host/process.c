@@ -186,25 +186,41 @@ int proc_run(const struct spawn *s, struct vr_error *err)
 	return WEXITSTATUS(status);
 }
 
-int proc_starttime(pid_t pid, unsigned long long *out)
+/* /proc/PID/stat from field 3 on (after comm, which may hold spaces and
+ * parentheses: the fields follow the last ')'); NULL when gone. */
+static char *proc_stat(pid_t pid, char *buf, size_t len)
 {
-	char path[64], buf[1024], *p;
+	char path[64], *p;
 	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -ESRCH;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return NULL;
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
-		return -ESRCH;
+		return NULL;
 	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: fields follow the last ')' */
 	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
+bool proc_stopped(pid_t pid)
+{
+	char buf[1024], *p = proc_stat(pid, buf, sizeof(buf));
+
+	return p && (*p == 'T' || *p == 't');
+}
+
+int proc_starttime(pid_t pid, unsigned long long *out)
+{
+	char buf[1024], *p = proc_stat(pid, buf, sizeof(buf));
+
 	if (!p)
-		return -EINVAL;
+		return -ESRCH;
+	p -= 2; /* back to the ')': fields are counted from it */
 	for (int field = 2; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
 	if (!p || sscanf(p + 1, "%llu", out) != 1)

@@ -136,5 +136,6 @@ const struct op_type child_op = {
 	.apply = op_nothing,
 	.undo = child_undo,
 	.check = child_check,
+	.made_before = true,
 };
 OP_TYPE_REGISTER(child_op);

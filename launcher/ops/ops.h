@@ -20,15 +20,20 @@
 /* A complete AML table (header with a correct checksum); caller frees. */
 uint8_t *acpi_battery_ssdt(size_t *len);
 
-/* claim.c: which VM uses which host PCI function. A claim is a file
- * /run/vmrun/claims/BDF holding "NAME PID", valid while that pid lives. */
+/* claim.c: which VM uses which host PCI function and Looking Glass file.
+ * A claim is a file /run/vmrun/claims/KEY holding "NAME PID", valid while
+ * that pid lives (KEY: the BDF, or "file" and the escaped path). */
 /* 0 when bdf is free for VM vm (no claim, a stale one, or vm's own);
  * -EBUSY with "BDF is in use by VM 'other' (vmrun pid N): stop it first
  * (vmrun stop other)" when a live vmrun of another VM holds it. */
 int claim_check(const char *bdf, const char *vm, struct vr_error *err);
+/* The same for a file (the Looking Glass shm file or kvmfr device). */
+int claim_check_file(const char *path, const char *vm, struct vr_error *err);
 
-/* Add the op that claims bdf for vm (journaled, released on undo). */
-void claim_plan(struct plan *plan, const char *bdf, const char *vm);
+/* Add the op that claims every [pci.*] host function and the Looking
+ * Glass file of the VM, all at once under the host lock (journaled,
+ * released on undo). Nothing when there is nothing to claim. */
+void claim_plan(struct plan *plan, const struct profile *p);
 
 extern const struct op_type claim_op;
 

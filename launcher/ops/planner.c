@@ -48,15 +48,18 @@ static int host_devices_check(const struct profile *p, struct vr_error *err)
 }
 
 /* Host ops in the order they are applied (undone in reverse): the
- * desktop and console first, then the devices, then memory and CPUs,
- * then generated files. */
+ * claims on devices and files first (no change before a VM knows they are
+ * its own), the desktop and console, then the devices, then memory and
+ * CPUs, then generated files. */
 static int host_ops_plan(struct plan *plan, const struct profile *p,
 			 const struct host *h, struct vr_error *err)
 {
 	int r = host_devices_check(p, err);
 
-	if (!r)
+	if (!r) {
+		claim_plan(plan, p);
 		r = console_plan(plan, p, h, err);
+	}
 	if (!r)
 		r = vfio_plan(plan, p, h, err);
 	if (!r)

@@ -381,7 +381,6 @@ static void modprobe_plan(struct plan *plan)
 int vfio_plan(struct plan *plan, const struct profile *p, const struct host *h,
 	      struct vr_error *err)
 {
-	char bdf[16];
 	int r;
 
 	if (!p->npci)
@@ -391,10 +390,6 @@ int vfio_plan(struct plan *plan, const struct profile *p, const struct host *h,
 		return r;
 	if (!hostfs_exists("/sys/bus/pci/drivers/vfio-pci"))
 		modprobe_plan(plan);
-	for (size_t i = 0; i < p->npci; i++) {
-		pci_addr_format(&p->pci[i].host, bdf, sizeof(bdf));
-		claim_plan(plan, bdf, p->vm.name);
-	}
 	for (size_t i = 0; i < p->npci; i++)
 		bind_plan(plan, host_pci_find(h, &p->pci[i].host), p->vm.name);
 	return 0;

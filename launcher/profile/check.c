@@ -160,37 +160,51 @@ static void check_smbios(struct profile_ctx *c)
 				  "mode = custom");
 }
 
+/* The first [pci.*] before index i with the same host (or guest
+ * address), or -1: each clash is reported once. */
+static long pci_first_clash(const struct profile *p, size_t i, bool guest)
+{
+	const struct profile_pci *a = &p->pci[i];
+
+	for (size_t j = 0; j < i; j++) {
+		const struct profile_pci *b = &p->pci[j];
+
+		if (!guest && pci_addr_eq(&a->host, &b->host))
+			return (long)j;
+		if (guest && a->has_guest_address && b->has_guest_address &&
+		    pci_addr_eq(&a->guest_address, &b->guest_address))
+			return (long)j;
+	}
+	return -1;
+}
+
 static void check_pci(struct profile_ctx *c)
 {
 	struct profile *p = c->p;
 	char buf[16];
+	long j;
 
 	for (size_t i = 0; i < p->npci; i++) {
 		struct psect_rec *r = prec_instance(c, "pci", i);
 
-		for (size_t j = 0; j < i; j++) {
-			if (pci_addr_eq(&p->pci[i].host, &p->pci[j].host))
-				profile_errorf(c, prec_line(r, "host"),
-					       "[%s] host %s is already passed "
-					       "through by [pci.%s]",
-					       r->label,
-					       pci_addr_format(&p->pci[i].host,
-							       buf,
-							       sizeof(buf)),
-					       p->pci[j].name);
-			if (p->pci[i].has_guest_address &&
-			    p->pci[j].has_guest_address &&
-			    pci_addr_eq(&p->pci[i].guest_address,
-					&p->pci[j].guest_address))
-				profile_errorf(
-					c, prec_line(r, "guest-address"),
-					"[%s] guest-address %02x:%02x.%x "
-					"is already used by [pci.%s]",
-					r->label, p->pci[i].guest_address.bus,
-					p->pci[i].guest_address.dev,
-					p->pci[i].guest_address.fn,
-					p->pci[j].name);
-		}
+		j = pci_first_clash(p, i, false);
+		if (j >= 0)
+			profile_errorf(c, prec_line(r, "host"),
+				       "[%s] host %s is already passed through "
+				       "by [pci.%s]",
+				       r->label,
+				       pci_addr_format(&p->pci[i].host, buf,
+						       sizeof(buf)),
+				       p->pci[j].name);
+		j = pci_first_clash(p, i, true);
+		if (j >= 0)
+			profile_errorf(c, prec_line(r, "guest-address"),
+				       "[%s] guest-address %02x:%02x.%x is "
+				       "already used by [pci.%s]",
+				       r->label, p->pci[i].guest_address.bus,
+				       p->pci[i].guest_address.dev,
+				       p->pci[i].guest_address.fn,
+				       p->pci[j].name);
 	}
 }
 

@@ -180,17 +180,21 @@ static bool starts_digit(const char *s)
 /* "auto" is 0 here; profile_check resolves it from the resolution. */
 static int parse_lg_size(struct pval *v)
 {
-	uint64_t n;
+	uint64_t n = 0;
+	int r;
 
 	if (!strcasecmp(v->s, "auto")) {
 		*(uint64_t *)v->field = 0;
 		return 0;
 	}
-	if (parse_size(v->s, &n))
+	r = parse_size(v->s, &n);
+	if (r == -EINVAL)
 		return pval_fail(v,
 				 "'%s' is neither auto nor a size such as "
 				 "64M",
 				 v->s);
+	if (r == -ERANGE) /* past 2^64 bytes */
+		n = UINT64_MAX;
 	if (n < MIB)
 		return pval_fail(v, "%s is too small; the minimum is 1M", v->s);
 	if (n > 4 * GIB)

@@ -149,6 +149,13 @@ static long instance_add(struct profile_ctx *c, const struct psection *sec,
 			return (long)i;
 		}
 	}
+	if (*count == PSEC_INSTANCES_MAX) {
+		profile_errorf(c, line,
+			       "[%s.%s]: a profile holds at most %d [%s.*] "
+			       "sections",
+			       sec->name, name, PSEC_INSTANCES_MAX, sec->name);
+		return -1;
+	}
 	*arrp = xrealloc(*arrp, (*count + 1) * sec->size);
 	elem = *arrp + *count * sec->size;
 	memset(elem, 0, sec->size);

@@ -291,6 +291,7 @@ struct profile_host {
 
 struct profile_hooks {
 	struct strv pre_start, post_start, pre_stop, post_stop;
+	unsigned timeout; /* seconds a hook may run */
 };
 
 /* Where a section or key was set, for what only the host view shows wrong

@@ -356,8 +356,9 @@ const struct pkey profile_keys[] = {
 
 	/* [looking-glass] */
 	{S(SEC_LG), "device", &pt_lg_device, O(profile_looking_glass, device),
-	 "/dev/shm/looking-glass",
-	 .help = "shared memory file or kvmfr device"},
+	 "/dev/shm/looking-glass-${name}", .flags = PK_LATE,
+	 .help = "shared memory file or kvmfr device (one VM's own: two "
+		 "VMs cannot share one)"},
 	{S(SEC_LG), "size", &pt_lg_size, O(profile_looking_glass, size), "auto",
 	 .help = "shared memory size (a power of two)"},
 	{S(SEC_LG), "resolution", &pt_resolution, 0, "1920x1080",
@@ -434,6 +435,11 @@ const struct pkey profile_keys[] = {
 	HOOK("post-start", post_start, "after start"),
 	HOOK("pre-stop", pre_stop, "before stop"),
 	HOOK("post-stop", post_stop, "after stop"),
+	{S(SEC_HOOKS), "timeout", &pt_uint, O(profile_hooks, timeout), "60",
+	 .min = 1, .max = 3600,
+	 .help = "seconds a hook may run; then it is stopped with what it "
+		 "started in its process group (a pre-start hook that times "
+		 "out stops the start)"},
 
 	/* [qemu] */
 	{S(SEC_QEMU), "arg", &pt_strlist, offsetof(struct profile, qemu_args),

@@ -14,6 +14,9 @@
 #define PK_SECOND   (1u << 4) /* parsed right after the PK_FIRST keys */
 
 #define PSEC_KEYS_MAX 24 /* most keys in one section ([smbios]) */
+/* Most sections of one kind ([pci.*], [disk.*], [net.*]) in a profile:
+ * more than a VM can use, few enough that checks across them stay fast. */
+#define PSEC_INSTANCES_MAX 64
 
 /* One section kind: a singleton ([vm]) or an instance kind ([pci.NAME]). */
 struct psection {

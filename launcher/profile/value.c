@@ -231,14 +231,19 @@ void profile_size_format(uint64_t v, char *buf, size_t len)
 static int parse_size_val(struct pval *v)
 {
 	char lim[32];
-	uint64_t n;
+	uint64_t n = 0;
+	int r = parse_size(v->s, &n);
 
-	if (parse_size(v->s, &n) == -EINVAL)
+	if (r == -EINVAL)
 		return pval_fail(v,
 				 "'%s' is not a size; expected a number with "
 				 "an optional K, M, G or T suffix, such as "
 				 "16G",
 				 v->s);
+	/* past 2^64 bytes: n was never set, and it is too large, never too
+	 * small */
+	if (r == -ERANGE)
+		n = UINT64_MAX;
 	if (n < v->key->min) {
 		profile_size_format(v->key->min, lim, sizeof(lim));
 		return pval_fail(v, "%s is too small; the minimum is %s", v->s,

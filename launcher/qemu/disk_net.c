@@ -159,6 +159,28 @@ static json_object *disk_device(struct qemu_build *b, size_t i, unsigned *nsata,
 	return o;
 }
 
+long qemu_disk_of_node(const struct profile *p, const char *node,
+		       const char *device)
+{
+	unsigned long i;
+	int n = -1;
+
+	if (node && sscanf(node, "disk%lu-%*[a-z]%n", &i, &n) == 1 &&
+	    n == (int)strlen(node) && i < p->ndisk)
+		return (long)i;
+	for (size_t j = 0; device && j < p->ndisk; j++) {
+		cleanup_free char *id = xasprintf("disk-%s", p->disk[j].name);
+		const char *at = strstr(device, id);
+		size_t len = strlen(id);
+
+		/* the id whole: "disk-a" is not in ".../disk-ab/..." */
+		if (at && (at == device || at[-1] == '/') &&
+		    (at[len] == '\0' || at[len] == '/'))
+			return (long)j;
+	}
+	return -1;
+}
+
 int qemu_add_disks(struct qemu_build *b)
 {
 	const struct profile *p = b->p;

@@ -31,6 +31,12 @@ int qemu_argv_build(const struct profile *p, const struct host *h,
  * names when that would pass the kernel's 15 characters. Caller frees. */
 char *qemu_tap_name(const struct profile *p, const struct profile_net *n);
 
+/* The [disk.*] (index into p->disk) a QEMU block node or device belongs
+ * to, from a BLOCK_IO_ERROR's node-name ("disk0-format") or qom-path /
+ * device (".../disk-NAME/..."); -1 when none does. */
+long qemu_disk_of_node(const struct profile *p, const char *node,
+		       const char *device);
+
 /* The -chardev value of vmrun's own QMP monitor (id "qmp"): with fd < 0 a
  * unix socket at paths->qmp that QEMU creates (the pasteable --dry-run
  * form); with fd >= 0 the connected socket vmrun hands QEMU as that fd (a

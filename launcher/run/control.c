@@ -183,8 +183,13 @@ void control_list(struct strv *names)
 			continue;
 		n = xstrdup(de->d_name);
 		n[len - 5] = '\0';
-		/* Other sockets live here too (NAME-swtpm.sock, whose server
-		 * never answers us): a supervisor also holds NAME.lock. */
+		/* Other sockets live here too (NAME.swtpm.sock, whose server
+		 * never answers us): names have no '.', and a supervisor
+		 * also holds NAME.lock. */
+		if (strchr(n, '.')) {
+			free(n);
+			continue;
+		}
 		lock = xasprintf("%s/%s.lock", dir, n);
 		if (access(lock, F_OK) == 0)
 			strv_add(names, n);

@@ -78,6 +78,13 @@ void ladder_enter(struct sup *s, enum stage st)
 /* A stop request: powerdown first, or straight to quit when forced. */
 void ladder_stop(struct sup *s, bool force)
 {
+	/* A paused guest cannot see the power button: waiting for it would
+	 * only end in "did not power off" after the whole timeout. */
+	if (!force && s->stage == ST_RUNNING && strcmp(s->state, "running")) {
+		log_info("the guest is %s and cannot power off: stopping QEMU",
+			 s->state);
+		force = true;
+	}
 	if (force && s->stage < ST_QUIT) {
 		log_info("stopping QEMU without waiting for the guest");
 		ladder_enter(s, ST_QUIT);
@@ -124,10 +131,11 @@ void ladder_on_event(const struct qmp_event *ev, void *data)
 	} else if (!strcmp(ev->name, "RESET")) {
 		log_info("the guest reset");
 	} else if (!strcmp(ev->name, "STOP")) {
-		if (s->stage == ST_RUNNING)
-			s->state = "paused";
+		runstate_on_stop(s);
 	} else if (!strcmp(ev->name, "RESUME")) {
-		s->state = "running";
+		runstate_on_resume(s);
+	} else if (!strcmp(ev->name, "BLOCK_IO_ERROR")) {
+		runstate_on_block_io_error(s, ev->data);
 	}
 }
 

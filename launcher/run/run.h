@@ -36,8 +36,9 @@ void vm_print_argv(const struct vm *vm, FILE *out);
 int vm_prepare(struct vm *vm, struct vr_error *err);
 
 /* control.c: the small control socket of a running vmrun,
- * /run/vmrun/NAME.sock (mode 0600): `vmrun status` and `vmrun stop` talk to
- * the supervisor through it, one JSON object per line each way. */
+ * /run/vmrun/NAME.sock (mode 0600): `vmrun status`, `vmrun stop` and
+ * `vmrun cont` talk to the supervisor through it, one JSON object per line
+ * each way. */
 /* Server: a listening socket at abs (unrooted; made 0600). */
 int control_listen(const char *abs, int *fd, struct vr_error *err);
 
@@ -54,13 +55,55 @@ int control_send(int fd, json_object *msg);
 void control_list(struct strv *names);
 
 /* hooks.c: the profile's [hooks] programs, run at fixed phases of a VM's
- * life with the VM name, the phase and the exit reason. */
-/* Run every hook of the phase ("pre-start", "post-start", "pre-stop",
- * "post-stop") in order: argv is HOOK NAME PHASE [REASON], environment
- * VMRUN_NAME, VMRUN_PHASE, VMRUN_REASON, VMRUN_PROFILE. The first hook
- * that fails stops the walk with an error. */
-int hooks_run(const struct profile *p, const char *phase, const char *reason,
-	      struct vr_error *err);
+ * life with the VM name, the phase and the exit reason: argv is HOOK NAME
+ * PHASE [REASON], environment VMRUN_NAME, VMRUN_PHASE, VMRUN_REASON,
+ * VMRUN_PROFILE. Each runs in a process group of its own, for at most
+ * [hooks] timeout seconds (then SIGTERM, SIGKILL to the group), while the
+ * caller goes on handling signals and QMP. */
+/* The process groups of a run's hooks: what they left running is ended
+ * with the VM. */
+struct hook_groups {
+	pid_t pgid[64];
+	size_t n;
+};
+
+/* The hooks of one phase, walked in order; the first that fails ends the
+ * walk. */
+struct hook_run {
+	const struct profile *p;
+	const char *phase, *reason;
+	const char *path; /* the hook running now */
+	size_t next;	  /* the next one to start */
+	pid_t pid;	  /* the one running, 0 when none */
+	int64_t deadline; /* ms, monotonic: its timeout, then its SIGKILL */
+	int killed;	  /* timed out or cancelled */
+	int result;	  /* 0, or -errno of the first failure (in err) */
+	struct vr_error err;
+	struct hook_groups *groups;
+};
+
+/* Start the phase's first hook (none: the walk is over at once). */
+void hooks_begin(struct hook_run *h, const struct profile *p, const char *phase,
+		 const char *reason, struct hook_groups *groups);
+/* A hook runs. */
+bool hooks_busy(const struct hook_run *h);
+/* ms until the running hook's deadline, as a poll() timeout; -1 for none. */
+int hooks_timeout(const struct hook_run *h);
+/* A child was reaped: true when it was the running hook (the next one is
+ * started then). */
+bool hooks_reaped(struct hook_run *h, pid_t pid, int status);
+/* Past the deadline: SIGTERM to the hook's group, later SIGKILL. */
+void hooks_on_deadline(struct hook_run *h);
+/* Stop the running hook's group now (SIGKILL), why in the error. */
+void hooks_cancel(struct hook_run *h, const char *why);
+/* 0, or the walk's failure into err. */
+int hooks_result(const struct hook_run *h, struct vr_error *err);
+/* Wait for the walk to end, reading sigfd (a signalfd with SIGCHLD): a
+ * signal other than SIGCHLD stops the running hook and ends the wait with
+ * *sig set. Returns the walk's result. */
+int hooks_wait(struct hook_run *h, int sigfd, int *sig);
+/* SIGTERM to every group, SIGKILL to those still there 2 s later. */
+void hooks_end_groups(struct hook_groups *g);
 
 /* pin.c: vCPU pinning while QEMU is still paused (-S): each vCPU thread to
  * its vcpu-pin CPU, every other QEMU thread to emulator-pin. */
@@ -70,6 +113,9 @@ int pin_threads(struct qmp *q, pid_t qemu, const struct profile_cpu *cpu,
 
 /* runtime.c: what a run needs around QEMU: the VM's state folder and log,
  * the OVMF vars copy, swtpm, QEMU itself, and systemd notification. */
+/* Make the state folder and open the VM log for appending (0600, never
+ * through a symlink): the fd, or -errno with err filled. */
+int runtime_log_open(const struct vm *vm, struct vr_error *err);
 /* State folder, log file, vars copied from the template on first start,
  * and journaled clean-up of the sockets the run creates. */
 int runtime_prepare(struct vm *vm, struct vr_error *err);
@@ -82,9 +128,10 @@ int runtime_log_open(const struct vm *vm, struct vr_error *err);
  * matching [firmware] code, or the host's; NULL when none is known. */
 char *runtime_vars_template(const struct profile *p, const struct host *h);
 
-/* Start swtpm when [tpm] type = swtpm and wait for its socket. The
- * process is recorded in the plan (undo stops it). */
-int runtime_start_swtpm(struct vm *vm, struct vr_error *err);
+/* Start swtpm when [tpm] type = swtpm and wait for its socket; *pid is
+ * its pid (untouched without swtpm). The process is recorded in the plan
+ * (undo stops it). */
+int runtime_start_swtpm(struct vm *vm, pid_t *pid, struct vr_error *err);
 /* Start QEMU paused with its QMP monitor on a socketpair; *qmp_fd is our
  * end. Recorded in the plan, so undo (and a later restore) stop it. */
 int runtime_start_qemu(struct vm *vm, int *qmp_fd, pid_t *pid,

@@ -86,27 +86,65 @@ static int folder_open(const char *abs, const char **base, struct vr_error *err)
 	return fd;
 }
 
+/* Copy every byte of in to out; 0 or -errno (a short write is retried,
+ * so a full file system shows as ENOSPC, never as a stale errno). */
+static int copy_fd(int in, int out, bool *read_failed)
+{
+	char buf[65536];
+	ssize_t n, w;
+
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*read_failed = true;
+			return -errno;
+		}
+		for (ssize_t off = 0; off < n; off += w) {
+			w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				w = 0;
+			else if (w < 0)
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+/* The copy is made under a temporary name in the folder (dirfd, by
+ * names opened O_NOFOLLOW), synced and renamed into place: a copy cut
+ * short (a full state folder) never becomes the VM's vars, and a later
+ * start copies the template again. to is the path for messages. */
 static int copy_file(const char *from, int dirfd, const char *name,
 		     const char *to, struct vr_error *err)
 {
 	cleanup_close int in = open(from, O_RDONLY | O_CLOEXEC);
-	cleanup_close int out = -1;
-	char buf[65536];
-	ssize_t n;
+	cleanup_free char *tmp = xasprintf("%s.tmp.%ld", name, (long)getpid());
+	bool read_failed = false;
+	int out, r;
 
 	if (in < 0)
 		return vr_error(err, errno, "read the OVMF vars template %s",
 				from);
-	out = openat(dirfd, name,
+	unlinkat(dirfd, tmp, 0); /* left by a vmrun that had our pid */
+	out = openat(dirfd, tmp,
 		     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		     0600);
 	if (out < 0)
-		return vr_error(err, errno, "create %s", to);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			return vr_error(err, errno, "write %s", to);
-	if (n < 0 || fsync(out) < 0)
-		return vr_error(err, errno, "copy %s", from);
+		return vr_error(err, errno, "create %s.tmp", to);
+	r = copy_fd(in, out, &read_failed);
+	if (!r && fsync(out) < 0)
+		r = -errno;
+	if (close(out) < 0 && !r)
+		r = -errno;
+	if (!r && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r) {
+		unlinkat(dirfd, tmp, 0);
+		return vr_error(err, -r, "%s the OVMF vars template %s to %s",
+				read_failed ? "read" : "copy", from, to);
+	}
+	fsync(dirfd);
 	return 0;
 }
 
@@ -339,7 +377,7 @@ static int tpm_folder_open(const struct profile *p, int *dirfd,
 	return fd;
 }
 
-int runtime_start_swtpm(struct vm *vm, struct vr_error *err)
+int runtime_start_swtpm(struct vm *vm, pid_t *pid, struct vr_error *err)
 {
 	const struct profile *p = &vm->profile;
 	cleanup_free char *sock = NULL, *cwd = NULL, *mark = NULL;
@@ -347,7 +385,6 @@ int runtime_start_swtpm(struct vm *vm, struct vr_error *err)
 	struct strv argv = {0};
 	const char *base;
 	int lfd = -1, r;
-	pid_t pid;
 
 	if (p->tpm.type != TPM_SWTPM)
 		return 0;
@@ -375,16 +412,16 @@ int runtime_start_swtpm(struct vm *vm, struct vr_error *err)
 			  .die_with_parent = true,
 			  .cwd = cwd};
 
-	r = proc_spawn(&s, &pid, err);
+	r = proc_spawn(&s, pid, err);
 	strv_free(&argv);
 	if (lfd >= 0)
 		close(lfd);
 	if (r)
 		return vr_error_prefix(err, "[tpm] type = swtpm needs the "
 					    "swtpm package");
-	r = record(vm, "swtpm", pid, err);
+	r = record(vm, "swtpm", *pid, err);
 	if (!r)
-		r = wait_for(sock, pid, "swtpm", err);
+		r = wait_for(sock, *pid, "swtpm", err);
 	return r;
 }
 

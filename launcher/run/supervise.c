@@ -51,8 +51,39 @@ static void reap(struct sup *s)
 		if (pid == s->qemu && !s->qemu_gone) {
 			s->qemu_gone = true;
 			s->qemu_status = status;
+		} else if (pid == s->swtpm) {
+			runstate_swtpm_gone(s, status);
+			s->swtpm = 0;
+		} else {
+			hooks_reaped(&s->hook, pid, status);
 		}
 	}
+}
+
+/* The post-start hooks run while the loop goes on; a failure is a
+ * warning, once. */
+static void post_start_check(struct sup *s)
+{
+	struct vr_error e = {0};
+
+	hooks_on_deadline(&s->hook);
+	if (s->hook_warned || hooks_busy(&s->hook) ||
+	    !hooks_result(&s->hook, &e))
+		return;
+	log_warn("%s", e.msg);
+	s->hook_warned = true;
+}
+
+/* The hooks of a phase where nothing else runs (before QEMU, after it):
+ * wait for them, a signal stopping the one that runs. 0 or the failure. */
+static int hooks_phase(struct sup *s, const char *phase, const char *reason,
+		       struct vr_error *err)
+{
+	int sig;
+
+	hooks_begin(&s->hook, s->p, phase, reason, &s->hook_groups);
+	hooks_wait(&s->hook, s->sigfd, &sig);
+	return hooks_result(&s->hook, err);
 }
 
 static void on_qmp(struct sup *s, short revents)
@@ -67,6 +98,8 @@ static void on_qmp(struct sup *s, short revents)
 	if (!r && (revents & (POLLIN | POLLHUP | POLLERR)))
 		r = qmp_read_ready(s->qmp, &e);
 	qmp_dispatch_events(s->qmp);
+	runstate_poll(s);
+	clients_poll(s);
 	if (r) {
 		log_debug("%s", e.msg);
 		qmp_close(s->qmp);
@@ -92,6 +125,12 @@ static int poll_timeout(const struct sup *s)
 	q = s->qmp ? qmp_next_timeout(s->qmp) : -1;
 	if (q >= 0 && (t < 0 || q < t))
 		t = q;
+	q = clients_next_timeout(s);
+	if (q >= 0 && (t < 0 || q < t))
+		t = q;
+	q = hooks_timeout(&s->hook);
+	if (q >= 0 && (t < 0 || q < t))
+		t = q;
 	/* While the guest is asked to power off, a terminal shows the wait:
 	 * the only time the loop wakes up without something to do. */
 	if (ladder_powering_off(s) && log_progress_enabled() &&
@@ -114,20 +153,23 @@ static void loop(struct sup *s)
 					   s->qmp ? qmp_poll_events(s->qmp) : 0,
 					   0};
 		for (size_t i = 0; i < nc; i++)
-			fds[n++] = (struct pollfd){s->clients[i], POLLIN, 0};
+			fds[n++] =
+				(struct pollfd){s->clients[i]->fd, POLLIN, 0};
 		if (poll(fds, n, poll_timeout(s)) < 0 && errno != EINTR)
 			break;
 		if (fds[0].revents)
 			on_signal(s);
 		if (s->qmp && (fds[3].revents || qmp_fd(s->qmp) < 0))
 			on_qmp(s, fds[3].revents);
-		if (fds[1].revents)
-			clients_accept(s);
 		for (size_t i = nc; i-- > 0;)
 			if (fds[4 + i].revents)
-				clients_request(s, i);
+				clients_on_input(s, i);
+		if (fds[1].revents)
+			clients_accept(s);
+		clients_poll(s);
 		ladder_on_deadline(s);
 		reap(s);
+		post_start_check(s);
 		ladder_show_power_off(s);
 	}
 }
@@ -140,6 +182,18 @@ static int outcome(struct sup *s, struct vr_error *err)
 	if (s->panicked)
 		return vr_errorx(err, VM_EXIT_PANIC, "the guest panicked"),
 		       VM_EXIT_PANIC;
+	if (s->internal_error)
+		return vr_errorx(err, VM_EXIT_CRASH,
+				 "QEMU stopped the guest on an internal error "
+				 "(see the VM log %s); QEMU was stopped",
+				 s->vm->plan.paths.log),
+		       VM_EXIT_CRASH;
+	if (s->swtpm_died)
+		return vr_errorx(err, VM_EXIT_CRASH,
+				 "swtpm ended while the guest ran; the guest "
+				 "was %s",
+				 s->guest_shutdown ? "powered off" : "stopped"),
+		       VM_EXIT_CRASH;
 	if (s->guest_shutdown)
 		return VM_EXIT_SHUTDOWN;
 	if (s->forced)
@@ -280,7 +334,7 @@ static int run_prepared(struct sup *s, struct run_opts *o, struct vr_error *err)
 {
 	int qmp_fd = -1, r;
 
-	r = runtime_start_swtpm(s->vm, err);
+	r = runtime_start_swtpm(s->vm, &s->swtpm, err);
 	if (!r)
 		r = runtime_start_qemu(s->vm, &qmp_fd, &s->qemu, err);
 	if (!r)
@@ -299,9 +353,7 @@ static int run_prepared(struct sup *s, struct run_opts *o, struct vr_error *err)
 		return VM_EXIT_ERROR;
 	}
 	ready(o, s);
-	if (hooks_run(s->p, "post-start", NULL, err))
-		log_warn("%s", err->msg);
-	vr_error_clear(err);
+	hooks_begin(&s->hook, s->p, "post-start", NULL, &s->hook_groups);
 	loop(s);
 	return outcome(s, err);
 }
@@ -314,8 +366,11 @@ static void teardown(struct sup *s, const struct run_opts *o, int *code,
 
 	if (o->notify)
 		runtime_notify("STOPPING=1");
-	if (hooks_run(s->p, "pre-stop", reason, &e))
+	hooks_cancel(&s->hook, "the VM has ended");
+	if (hooks_phase(s, "pre-stop", reason, &e))
 		log_warn("%s", e.msg);
+	/* what hooks left running goes before the host is given back */
+	hooks_end_groups(&s->hook_groups);
 	qmp_close(s->qmp);
 	s->qmp = NULL;
 	log_info("giving the host back");
@@ -331,14 +386,32 @@ static void teardown(struct sup *s, const struct run_opts *o, int *code,
 		*code = VM_EXIT_RESTORE;
 	}
 	vr_error_clear(&e);
-	if (hooks_run(s->p, "post-stop", reason, &e))
+	if (hooks_phase(s, "post-stop", reason, &e))
 		log_warn("%s", e.msg);
+	hooks_end_groups(&s->hook_groups);
+}
+
+/* The pre-start hooks; when one fails (or a signal stops it) the host is
+ * put back and the start ends. */
+static int pre_start(struct sup *s, int *code, struct vr_error *err)
+{
+	struct vr_error e = {0};
+
+	if (!hooks_phase(s, "pre-start", NULL, err))
+		return 0;
+	hooks_end_groups(&s->hook_groups);
+	if (engine_undo(&s->vm->plan, &e)) {
+		vr_error_append(err, "%s", e.msg);
+		*code = VM_EXIT_RESTORE;
+	}
+	return -1;
 }
 
 int supervise_run(struct vm *vm, struct run_opts *o, struct vr_error *err)
 {
 	struct sup s = {.vm = vm,
 			.p = &vm->profile,
+			.opts = o,
 			.qemu_pidfd = -1,
 			.sigfd = -1,
 			.ctl = -1,
@@ -364,15 +437,8 @@ int supervise_run(struct vm *vm, struct run_opts *o, struct vr_error *err)
 	log_info("preparing the host (%zu changes)", vm->plan.nops);
 	if (engine_apply(&vm->plan, err))
 		goto signals;
-	if (hooks_run(s.p, "pre-start", NULL, err)) {
-		struct vr_error e = {0};
-
-		if (engine_undo(&vm->plan, &e)) {
-			vr_error_append(err, "%s", e.msg);
-			code = VM_EXIT_RESTORE;
-		}
+	if (pre_start(&s, &code, err))
 		goto signals;
-	}
 	code = run_prepared(&s, o, err);
 	teardown(&s, o, &code, err);
       signals:

@@ -1,6 +1,6 @@
 /* supervisor.h: the supervisor's state, private to supervise.c (the run and its
- * loop), ladder.c (stopping, QMP events) and clients.c (the clients of
- * the control socket). */
+ * loop), ladder.c (stopping, QMP events), runstate.c (what QEMU says about
+ * the guest) and clients.c (the clients of the control socket). */
 #ifndef VMRUN_SUP_H
 #define VMRUN_SUP_H
 
@@ -12,8 +12,16 @@
 #include "qmp/qmp.h"
 #include "run/run.h"
 
-#define MAX_CLIENTS 16
+/* Clients at once; the oldest one that has not sent its request yet
+ * makes room for a new one. */
+#define MAX_CLIENTS 32
 #define GRACE_MS    5000
+/* A client has this long to send its request line. */
+#define CLIENT_REQUEST_MS 5000
+/* QEMU has this long to answer the query-status of a `vmrun status`. */
+#define STATUS_QUERY_MS 2000
+/* Longest request line. */
+#define CLIENT_LINE_MAX 4096
 
 enum stage {
 	ST_RUNNING,
@@ -24,22 +32,51 @@ enum stage {
 	ST_KILL
 };
 
+enum client_state {
+	CL_READING, /* connected, its request line not complete yet */
+	CL_QUERY,   /* waiting for QEMU's reply to send the answer */
+	CL_IDLE,    /* answered; may send another request */
+	CL_END,	    /* asked to stop: hears how the VM ended */
+};
+
+struct client {
+	int fd;
+	enum client_state state;
+	int64_t deadline; /* ms, monotonic: the request must be in by then */
+	uint64_t qmp_id;  /* CL_QUERY: the QMP command whose reply it waits */
+	char cmd[16];	  /* CL_QUERY: "status" or "cont" */
+	size_t len;
+	char buf[CLIENT_LINE_MAX];
+};
+
 struct sup {
 	struct vm *vm;
 	const struct profile *p;
+	struct run_opts *opts;
 	struct qmp *qmp; /* NULL once the connection broke */
 	pid_t qemu;
 	int qemu_pidfd;
 	int qemu_status;
 	bool qemu_gone;
+	pid_t swtpm; /* 0 without swtpm */
 	int sigfd, ctl;
-	int clients[MAX_CLIENTS];
+	struct client *clients[MAX_CLIENTS];
 	size_t nclients;
 	enum stage stage;
 	int64_t stop_start, deadline; /* ms, monotonic; deadline 0 = none */
 	bool guest_shutdown, panicked, forced;
+	bool internal_error;  /* QEMU stopped the guest: internal-error */
+	bool swtpm_died;      /* swtpm ended while the guest ran */
+	bool paused_by_error; /* io-error: paused until `vmrun cont` */
+	bool query_pending;   /* a query-status after STOP is on its way */
+	uint64_t query_id;
+	char io_error[512]; /* the last BLOCK_IO_ERROR, for messages */
+	char problem[768];  /* why the guest is paused, for status */
 	const char *state;
 	time_t started;
+	struct hook_run hook;		/* the phase whose hooks run now */
+	struct hook_groups hook_groups; /* ended with the VM */
+	bool hook_warned;		/* post-start failure reported */
 };
 
 int64_t ladder_now_ms(void);
@@ -50,7 +87,8 @@ void ladder_stop(struct sup *s, bool force);
 void ladder_on_deadline(struct sup *s);
 bool ladder_powering_off(const struct sup *s);
 void ladder_show_power_off(const struct sup *s);
-/* QMP events: SHUTDOWN, GUEST_PANICKED, RESET, STOP, RESUME. */
+/* QMP events: SHUTDOWN, GUEST_PANICKED, RESET, STOP, RESUME,
+ * BLOCK_IO_ERROR. */
 void ladder_on_event(const struct qmp_event *ev, void *data);
 
 /* prealloc.c: QEMU touches hugepage-backed guest RAM before its monitor
@@ -59,8 +97,27 @@ void ladder_on_event(const struct qmp_event *ev, void *data);
  * far past the estimate ends the wait. 0 at once without preallocation. */
 int prealloc_wait(struct sup *s, int qmp_fd, struct vr_error *err);
 
+/* runstate.c: a guest that stops without powering off. On STOP the run
+ * state is asked for (query-status) and acted on: internal-error and
+ * guest-panicked end the run, io-error keeps the guest paused and says
+ * which disk failed and how to go on. */
+void runstate_on_stop(struct sup *s);
+void runstate_on_resume(struct sup *s);
+void runstate_on_block_io_error(struct sup *s, json_object *data);
+/* After QMP traffic: take the reply to the query, if it came. */
+void runstate_poll(struct sup *s);
+/* swtpm ended while the guest ran: say so and power the guest off. */
+void runstate_swtpm_gone(struct sup *s, int status);
+
+/* clients.c: the control socket's clients. */
 void clients_accept(struct sup *s);
-void clients_request(struct sup *s, size_t i);
+/* Read what client i sent and answer any complete request. */
+void clients_on_input(struct sup *s, size_t i);
+/* Answer clients whose QMP reply came or timed out; drop those past
+ * their deadline. */
+void clients_poll(struct sup *s);
+/* The earliest client deadline as a poll() timeout in ms, -1 for none. */
+int clients_next_timeout(const struct sup *s);
 const char *clients_reason_name(int code);
 /* The last word to every client: how the VM ended; then close them. */
 void clients_tell(struct sup *s, int code, const char *msg);
