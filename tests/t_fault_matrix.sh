@@ -3,8 +3,9 @@
 # its audio function, hugepages, isolate + IRQ affinity, console and efifb,
 # Looking Glass, fake battery, a bridged tap) is cut short after each of
 # its host operations, and while a guest runs (tests/fakeqemu) or while
-# vmrun undoes it, and /run fills up at each journal write of a run;
-# afterwards the fake host must be byte for byte as before.
+# vmrun undoes it, and /run fills up at each journal write of a run; two
+# such VMs end in every order; afterwards the fake host must be byte for
+# byte as before.
 . "$(dirname "$0")/lib.sh"
 
 FAKEQEMU=$TOP/tests/fakeqemu
@@ -270,6 +271,76 @@ journal_faults() {
 	fi
 }
 
+# two_vms: the full VM (A: $PROFILE, with stop-units) and a second one
+# without devices (B) that shares with A every host change it can: the
+# slices' CPUs and IRQs (its own guest CPU), the machine slice, the
+# consoles, the display manager, the hugepage pool and its mount. Both
+# start, then end in each order: once the first has ended the host is as
+# with the other one alone, and once the last has ended as before.
+two_vms() {
+	local v order first second why rc
+	if ! grep -q 'isolate = yes' "$PROFILE"; then
+		skip "$FX: two VMs, every end order" \
+			"isolate needs 2 CPUs on this machine"
+		return
+	fi
+	sed '/^irq-affinity = yes/a stop-units = display-manager.service' \
+		"$PROFILE" >"$TMP/two-A.ini"
+	sed -e "s/^name = .*/name = $VM-b/" -e '/^\[pci\./,/^$/d' \
+		-e 's/^vcpu-pin = 1/vcpu-pin = 0/' \
+		-e 's/^emulator-pin = 0/emulator-pin = 1/' \
+		-e "s|^device = .*|device = /dev/shm/$VM-b-lg|" \
+		-e "s|^state-dir = .*|state-dir = $TMP/state-$VM-b|" \
+		"$TMP/two-A.ini" >"$TMP/two-B.ini"
+	NAME_A=$VM
+	NAME_B=$VM-b
+	for v in A B; do
+		fresh "$FX"
+		two_start $v && snap >"$TMP/alone-$v"
+		two_stop $v
+	done
+	for order in "A B" "B A"; do
+		read -r first second <<<"$order"
+		fresh "$FX"
+		why=
+		two_start A && two_start B || why=$WHY
+		if [ -z "$why" ]; then
+			two_stop "$first"
+			[ "$RC" = 0 ] || why="VM $first exited $RC"
+			snap | diff -u "$TMP/alone-$second" - >"$TMP/diff" ||
+				why="${why:+$why; }with VM $second alone: $(grep '^[-+][a-z]' "$TMP/diff" | head -n 6 | tr '\n' ' ')"
+		fi
+		two_stop "$second"
+		[ "$RC" = 0 ] || why="${why:+$why; }VM $second exited $RC"
+		verdict "$FX: two VMs, A and B start, $first ends first" "$why"
+	done
+}
+
+# two_start A|B: that VM in the background until its guest runs
+two_start() {
+	local n="NAME_$1" log=$TMP/two-$1.log
+	: >"$log"
+	{
+		"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$TMP/two-$1.ini" >"$log" 2>&1
+		exit $?
+	} 2>/dev/null &
+	printf -v "TWOPID_$1" '%s' $!
+	PIDS+=($!)
+	if wait_until 30 grep -q "VM '${!n}' is running" "$log"; then
+		return 0
+	fi
+	WHY="VM $1 never ran: $(tail -n 3 "$log" | tr '\n' ' ')"
+	return 1
+}
+
+# two_stop A|B: vmrun stop it; RC is its vmrun's exit status
+two_stop() {
+	local n="NAME_$1" p="TWOPID_$1"
+	vm stop "${!n}" >/dev/null 2>&1
+	wait_rc "${!p}" 30
+	RC=$?
+}
+
 # --- each fixture ----------------------------------------------------------
 for fxfile in "$FIXTURES"/*.host; do
 	FX=$(basename "$fxfile" .host)
@@ -316,6 +387,7 @@ for fxfile in "$FIXTURES"/*.host; do
 	vmrun_killed
 	undo_faults
 	journal_faults
+	two_vms
 done
 
 echo "# fault matrix: $CASES cases, $PASSED passed"

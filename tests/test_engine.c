@@ -149,6 +149,48 @@ static const struct op_type made_type = {
 	.made_before = true,
 };
 
+static void put_file_err(const char *abs, const char *text)
+{
+	char *path = hostfs_path(abs);
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+	free(path);
+}
+
+/* A change several VMs share: /sys/fake/s, "on" while any VM holds it;
+ * refresh writes how many hold it. */
+static char *shared_key(const struct op *op)
+{
+	(void)op;
+	return xstrdup("fake-s");
+}
+
+static int shared_refresh(struct op *op, json_object *holders,
+			  struct vr_error *err)
+{
+	char n[16];
+
+	(void)op;
+	record("refresh", op);
+	snprintf(n, sizeof(n), "on%d", json_object_object_length(holders));
+	put_file_err("/sys/fake/s", n);
+	(void)err;
+	return 0;
+}
+
+static const struct op_type shared_type = {
+	.name = "fake-shared",
+	.save = fake_save,
+	.apply = fake_apply,
+	.undo = fake_undo,
+	.share_key = shared_key,
+	.share_refresh = shared_refresh,
+};
+
 static int setup(void **state)
 {
 	(void)state;
@@ -163,6 +205,7 @@ static int setup(void **state)
 	memset(&prof, 0, sizeof(prof));
 	snprintf(prof.vm.name, sizeof(prof.vm.name), "t");
 	assert_int_equal(op_type_register(&fake_type), 0);
+	assert_int_equal(op_type_register(&shared_type), 0);
 	unsetenv("VMRUN_FAULT_AFTER_OP");
 	unsetenv("VMRUN_FAULT_AFTER_UNDO");
 	unsetenv("VMRUN_FAULT_JOURNAL_FULL");
@@ -833,6 +876,88 @@ static void test_claims_all_or_none(void **state)
 	free(text);
 }
 
+static void shared_plan(struct plan *plan, struct profile *pr, const char *name)
+{
+	json_object *args = json_object_new_object();
+
+	memset(pr, 0, sizeof(*pr));
+	snprintf(pr->vm.name, sizeof(pr->vm.name), "%s", name);
+	memset(plan, 0, sizeof(*plan));
+	plan->profile = pr;
+	plan->paths.journal = xasprintf("/run/vmrun/%s.json", name);
+	json_object_object_add(args, "key", json_object_new_string("s"));
+	json_object_object_add(args, "value", json_object_new_string("on"));
+	plan_add(plan, &shared_type, args, "turn s on");
+}
+
+/* Two VMs hold one change: the first applies it, the second joins, the
+ * host keeps it while either runs, in both end orders, and only the last
+ * one puts the original back; the record goes with it. */
+static void test_shared_change(void **state)
+{
+	struct vr_error err = {0};
+	struct profile pa, pb;
+	struct plan a, b;
+
+	(void)state;
+	for (int order = 0; order < 2; order++) {
+		tl_put("/sys/fake/s", "off", 0644);
+		shared_plan(&a, &pa, "t");
+		shared_plan(&b, &pb, "u");
+		calls[0] = '\0';
+		assert_int_equal(engine_apply(&a, &err), 0);
+		assert_string_equal(tl_get("/sys/fake/s"), "on");
+		assert_int_equal(engine_apply(&b, &err), 0);
+		assert_string_equal(calls, "save:s apply:s refresh:s ");
+		assert_string_equal(tl_get("/sys/fake/s"), "on2");
+		assert_non_null(tl_get("/run/vmrun/shared/fake-s.json"));
+		calls[0] = '\0';
+		assert_int_equal(engine_undo(order ? &b : &a, &err), 0);
+		assert_string_equal(calls, "refresh:s ");
+		assert_string_equal(tl_get("/sys/fake/s"), "on1");
+		assert_int_equal(engine_undo(order ? &a : &b, &err), 0);
+		assert_string_equal(calls, "refresh:s undo:s ");
+		assert_string_equal(tl_get("/sys/fake/s"), "off");
+		assert_null(tl_get("/run/vmrun/shared/fake-s.json"));
+		plan_free(&a);
+		plan_free(&b);
+	}
+}
+
+/* A VM that joined and died leaves at its restore; a holder whose
+ * journal is gone holds nothing. */
+static void test_shared_restore(void **state)
+{
+	struct vr_error err = {0};
+	struct profile pa, pb;
+	struct plan a, b;
+
+	(void)state;
+	tl_put("/sys/fake/s", "off", 0644);
+	shared_plan(&a, &pa, "t");
+	shared_plan(&b, &pb, "u");
+	assert_int_equal(engine_apply(&a, &err), 0);
+	assert_int_equal(engine_apply(&b, &err), 0);
+	/* u's vmrun dies: its journal stays, and so does its hold */
+	assert_int_equal(engine_undo(&a, &err), 0);
+	assert_string_equal(tl_get("/sys/fake/s"), "on1");
+	assert_int_equal(engine_restore("u", &err), 0);
+	assert_string_equal(tl_get("/sys/fake/s"), "off");
+	assert_null(tl_get("/run/vmrun/shared/fake-s.json"));
+	plan_free(&a);
+	plan_free(&b);
+	/* t holds it, u's journal is removed by hand: t is the last */
+	shared_plan(&a, &pa, "t");
+	shared_plan(&b, &pb, "u");
+	assert_int_equal(engine_apply(&b, &err), 0);
+	assert_int_equal(engine_apply(&a, &err), 0);
+	assert_int_equal(journal_remove("/run/vmrun/u.json", &err), 0);
+	assert_int_equal(engine_undo(&a, &err), 0);
+	assert_string_equal(tl_get("/sys/fake/s"), "off");
+	plan_free(&a);
+	plan_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -873,6 +998,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claims_all_or_none, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shared_change, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shared_restore, setup,
 						teardown),
 	};
 

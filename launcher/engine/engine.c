@@ -59,6 +59,134 @@ static int op_run(struct plan *plan, struct op *op, struct vr_error *err)
 	return plan_journal(plan, err);
 }
 
+/* ---- shared changes (share.c) ---- */
+
+static json_object *copy_json(json_object *o)
+{
+	json_object *c = NULL;
+
+	if (o && json_object_deep_copy(o, &c, NULL) < 0)
+		c = NULL;
+	return c ? c : json_object_new_object();
+}
+
+/* Another VM holds the change: take the original as ours, join, and
+ * make the change fit every holder. */
+static int op_join(struct plan *plan, struct op *op, const char *key,
+		   json_object *rec, struct vr_error *err)
+{
+	json_object *holders = share_holders(rec);
+	int r;
+
+	json_object_put(op->saved);
+	op->saved = copy_json(share_original(rec));
+	json_object_object_add(op->saved, "shared-joined",
+			       json_object_new_boolean(true));
+	op->state = OP_APPLYING;
+	r = plan_journal(plan, err);
+	if (r) {
+		op->state = OP_PENDING;
+		return r;
+	}
+	json_object_object_add(holders, plan_name(plan),
+			       json_object_get(op->args));
+	r = share_store(key, rec, err);
+	if (!r && op->type->share_refresh)
+		r = op->type->share_refresh(op, holders, err);
+	if (r)
+		return r;
+	op->state = OP_APPLIED;
+	return plan_journal(plan, err);
+}
+
+/* No VM holds it: save and apply as a change of our own, then start the
+ * record with us as its one holder. */
+static int op_first(struct plan *plan, struct op *op, const char *key,
+		    struct vr_error *err)
+{
+	json_object *rec;
+	int r = op_run(plan, op, err);
+
+	if (r)
+		return r;
+	rec = share_new(op->saved);
+	json_object_object_add(share_holders(rec), plan_name(plan),
+			       json_object_get(op->args));
+	r = share_store(key, rec, err);
+	json_object_put(rec);
+	return r;
+}
+
+static int op_apply(struct plan *plan, struct op *op, struct vr_error *err)
+{
+	cleanup_free char *key = NULL;
+	json_object *rec = NULL;
+	int lock, r;
+
+	if (!op->type->share_key || !(key = op->type->share_key(op)))
+		return op_run(plan, op, err);
+	r = lock_host_take(&lock, err);
+	if (r)
+		return r;
+	r = share_load(key, plan_name(plan), &rec, err);
+	if (!r)
+		r = rec ? op_join(plan, op, key, rec, err)
+			: op_first(plan, op, key, err);
+	json_object_put(rec);
+	lock_host_release(lock);
+	return r;
+}
+
+/* Leave a shared change: refresh it for the holders that stay, or undo
+ * it as the last one (with the original from the record). */
+static int op_leave(struct plan *plan, struct op *op, const char *key,
+		    json_object *rec, struct vr_error *err)
+{
+	json_object *holders = share_holders(rec), *mine = op->saved;
+	int r = 0;
+
+	if (!json_object_object_get_ex(holders, plan_name(plan), NULL))
+		return 0; /* not ours to undo: another VM's record */
+	/* the original, for the undo or the refresh; ours back after */
+	op->saved = copy_json(share_original(rec));
+	if (json_object_object_length(holders) > 1) {
+		json_object_object_del(holders, plan_name(plan));
+		if (op->type->share_refresh)
+			r = op->type->share_refresh(op, holders, err);
+	} else {
+		r = op->type->undo(op, err);
+		if (!r)
+			json_object_object_del(holders, plan_name(plan));
+	}
+	json_object_put(op->saved);
+	op->saved = mine;
+	return r ? r : share_store(key, rec, err);
+}
+
+static int op_undo(struct plan *plan, struct op *op, struct vr_error *err)
+{
+	cleanup_free char *key = NULL;
+	json_object *rec = NULL, *v;
+	int lock, r;
+
+	if (!op->type->share_key || !(key = op->type->share_key(op)))
+		return op->type->undo(op, err);
+	r = lock_host_take(&lock, err);
+	if (r)
+		return r;
+	r = share_load(key, plan_name(plan), &rec, err);
+	if (!r && rec)
+		r = op_leave(plan, op, key, rec, err);
+	/* no record: ours alone (a journal of an earlier version, or a
+	 * start cut short before the record), unless we had joined */
+	else if (!r && !(op->saved && json_object_object_get_ex(
+					      op->saved, "shared-joined", &v)))
+		r = op->type->undo(op, err);
+	json_object_put(rec);
+	lock_host_release(lock);
+	return r;
+}
+
 int engine_apply(struct plan *plan, struct vr_error *err)
 {
 	struct vr_error uerr = {0};
@@ -71,7 +199,7 @@ int engine_apply(struct plan *plan, struct vr_error *err)
 	/* From plan->applied: the supervisor appends ops for the processes
 	 * it starts and applies them with a second call. */
 	for (i = plan->applied; i < plan->nops; i++) {
-		r = op_run(plan, &plan->ops[i], err);
+		r = op_apply(plan, &plan->ops[i], err);
 		if (r)
 			break;
 		plan->applied = i + 1;
@@ -152,7 +280,7 @@ int engine_undo(struct plan *plan, struct vr_error *err)
 			undo_error(&ref, &nref, op, e.msg);
 			continue;
 		}
-		if (op->type->undo(op, &e)) {
+		if (op_undo(plan, op, &e)) {
 			undo_error(&all, &nfail, op, e.msg);
 		} else {
 			op->state = OP_UNDONE;
@@ -181,6 +309,7 @@ int engine_undo(struct plan *plan, struct vr_error *err)
 	r = journal_remove(plan->paths.journal, err);
 	/* Leave /run as we found it once nothing of ours is left. */
 	host_rmdir_empty(paths_claims_dir());
+	host_rmdir_empty(paths_shared_dir());
 	host_rmdir_empty(paths_run_dir());
 	return r;
 }

@@ -72,6 +72,16 @@ struct op_type {
 	 * started is recorded): when that journal write fails, the op is
 	 * undone all the same. */
 	bool made_before;
+	/* A change several VMs make together (share.c): the name of its
+	 * record (malloc'd), or NULL for a change of this VM's own. The
+	 * first VM saves and applies it, later ones join, the last one to
+	 * leave undoes it. NULL function: never shared. */
+	char *(*share_key)(const struct op *op);
+	/* With other VMs holding the change (a VM joined or left): make it
+	 * fit them all. op->saved is the original; holders maps each VM
+	 * to the args of its op. NULL: the same change for every VM. */
+	int (*share_refresh)(struct op *op, json_object *holders,
+			     struct vr_error *err);
 };
 
 /* Where an op stands; written to the journal with it. */
@@ -191,6 +201,23 @@ int engine_undo(struct plan *plan, struct vr_error *err);
  * its type's check refuses, is not undone and is reported (the journal is
  * then kept), while every other entry is undone. */
 int engine_restore(const char *name, struct vr_error *err);
+
+/* share.c: records of the host changes several VMs hold, for engine.c;
+ * call with the host lock held. */
+/* The record of key, or *rec NULL when no VM holds the change (holders
+ * without a journal are dropped; self is kept). */
+int share_load(const char *key, const char *self, json_object **rec,
+	       struct vr_error *err);
+/* Whether some VM holds the change now (for planners: read-only, no
+ * lock; the op joins it at apply time). */
+bool share_held(const char *key);
+/* A record with original (referenced) and no holders. */
+json_object *share_new(json_object *original);
+/* Write it, or remove it when it has no holders left. */
+int share_store(const char *key, json_object *rec, struct vr_error *err);
+/* {"VM": args, ...} and the value before the first VM. */
+json_object *share_holders(json_object *rec);
+json_object *share_original(json_object *rec);
 
 /* lock.c: one vmrun per VM. */
 /* Take /run/vmrun/NAME.lock (flock, non-blocking) for the life of this

@@ -203,12 +203,78 @@ static int slice_check(const struct op *op, const char *vm,
 	return op_refuse(op, err, "confines '%s'", op_arg(op, "unit"));
 }
 
+static char *slice_key(const struct op *op)
+{
+	return xasprintf("cpuset-%s", op_arg(op, "unit"));
+}
+
+/* What the "cpus" of every holder have in common, into all (sorted). */
+static int cpus_common(json_object *holders, struct cpulist *all,
+		       struct vr_error *err)
+{
+	struct cpulist cur, rest;
+	const char *why, *cpus;
+	bool first = true;
+
+	memset(all, 0, sizeof(*all));
+	json_object_object_foreach(holders, vm, args)
+	{
+		cpus = arg_str(args, "cpus");
+		if (cpulist_parse(cpus ? cpus : "", &cur, &why)) {
+			cpulist_free(all);
+			return vr_errorx(err, EINVAL,
+					 "cpuset: VM '%s': CPUs: %s", vm, why);
+		}
+		if (first) {
+			*all = cur;
+			first = false;
+			continue;
+		}
+		/* all & cur = all - (all - cur) */
+		cpuset_minus(all, &cur, &rest);
+		cpulist_free(&cur);
+		cpuset_minus(all, &rest, &cur);
+		cpulist_free(&rest);
+		cpulist_free(all);
+		*all = cur;
+	}
+	return 0;
+}
+
+/* The CPUs every VM still running leaves to the host: the slice is
+ * confined to what all their "cpus" have in common. */
+static int slice_refresh(struct op *op, json_object *holders,
+			 struct vr_error *err)
+{
+	struct cpulist all;
+	cleanup_free char *list = NULL, *dir = NULL;
+	const char *unit;
+	int r = arg_need(op, "unit", &unit, err);
+
+	if (!r)
+		r = cpus_common(holders, &all, err);
+	if (r)
+		return r;
+	if (!all.n)
+		return vr_errorx(err, EBUSY,
+				 "the VMs running together leave the host no "
+				 "CPU for %s: pin them to fewer CPUs",
+				 unit);
+	list = cpulist_format(&all);
+	cpulist_free(&all);
+	r = slice_set(op, unit, list, err);
+	dir = slice_dir(unit);
+	return r ? r : cg_wait_effective(dir, list, err);
+}
+
 const struct op_type cgroup_op_slice = {
 	.name = "cpuset",
 	.save = slice_save,
 	.apply = slice_apply,
 	.undo = slice_undo,
 	.check = slice_check,
+	.share_key = slice_key,
+	.share_refresh = slice_refresh,
 };
 OP_TYPE_REGISTER(cgroup_op_slice);
 
@@ -325,12 +391,19 @@ static int ctl_check(const struct op *op, const char *vm, struct vr_error *err)
 	return 0;
 }
 
+static char *ctl_key(const struct op *op)
+{
+	return xasprintf("cgroup-controller-%s+%s", op_arg(op, "cgroup"),
+			 op_arg(op, "controller"));
+}
+
 const struct op_type cgroup_op_controller = {
 	.name = "cgroup-controller",
 	.save = ctl_save,
 	.apply = ctl_apply,
 	.undo = ctl_undo,
 	.check = ctl_check,
+	.share_key = ctl_key,
 };
 OP_TYPE_REGISTER(cgroup_op_controller);
 
@@ -440,11 +513,20 @@ static int cgrp_check(const struct op *op, const char *vm, struct vr_error *err)
 	return 0;
 }
 
+/* The machine slice is every VM's; QEMU's own cgroup is one VM's. */
+static char *cgrp_key(const struct op *op)
+{
+	if (!arg_bool(op->args, "shared"))
+		return NULL;
+	return xasprintf("cgroup-%s", op_arg(op, "path"));
+}
+
 const struct op_type cgroup_op_qemu = {
 	.name = "cgroup",
 	.save = cgrp_save,
 	.apply = cgrp_apply,
 	.undo = cgrp_undo,
 	.check = cgrp_check,
+	.share_key = cgrp_key,
 };
 OP_TYPE_REGISTER(cgroup_op_qemu);

@@ -186,14 +186,30 @@ static int claim_undo(struct op *op, struct vr_error *err)
 	return r;
 }
 
-/* Undo removes /run/vmrun/claims/BDF: the name must be a PCI address. */
+/* A claim's file name: a PCI address, or "file" and an escaped path
+ * (claim_file_key: no '/' left in it). */
+static bool claim_key_valid(const char *key)
+{
+	return check_bdf(key) || (!strncmp(key, "file%2F", 7) &&
+				  !strchr(key, '/') && strlen(key) < 4096);
+}
+
+/* Undo removes /run/vmrun/claims/KEY: each key must be a claim's name. */
 static int claim_check_op(const struct op *op, const char *vm,
 			  struct vr_error *err)
 {
+	json_object *arr;
+	size_t n = claim_items(op, &arr);
 
-	if (!check_bdf(op_arg_string(op, "bdf")))
-		return op_refuse(op, err, "names no PCI device ('%s')",
-				 op_arg(op, "bdf"));
+	if (!n)
+		return op_refuse(op, err, "names no claim");
+	for (size_t i = 0; i < n; i++) {
+		const char *key = claim_key(op, arr, i, "key");
+
+		if (!key || !claim_key_valid(key))
+			return op_refuse(op, err, "names claim '%s'",
+					 key ? key : "");
+	}
 	if (op_check_vm(op, vm, err))
 		return -EPERM;
 	return 0;

@@ -1,5 +1,6 @@
 /* console.c: the ops that free a boot GPU from the host's console and a
- * single-GPU host's desktop (units, vtconsoles, efifb, remove-rescan). */
+ * single-GPU host's desktop (units, vtconsoles, efifb, remove-rescan).
+ * The first three are shared: the last VM to end gives them back. */
 #include "ops/ops.h"
 #include "host/host.h"
 
@@ -93,12 +94,19 @@ static int unit_check(const struct op *op, const char *vm, struct vr_error *err)
 	return 0;
 }
 
+/* Shared by every VM that stops it: started again when the last ends. */
+static char *unit_key(const struct op *op)
+{
+	return xasprintf("stop-unit-%s", op_arg(op, "unit"));
+}
+
 const struct op_type console_op_stop_unit = {
 	.name = "stop-unit",
 	.save = unit_save,
 	.apply = unit_apply,
 	.undo = unit_undo,
 	.check = unit_check,
+	.share_key = unit_key,
 };
 OP_TYPE_REGISTER(console_op_stop_unit);
 
@@ -162,12 +170,23 @@ static int vtcon_check(const struct op *op, const char *vm,
 	return 0;
 }
 
+char *console_vtcon_key(const char *vtcon)
+{
+	return xasprintf("vtconsole-%s", vtcon);
+}
+
+static char *vtcon_key(const struct op *op)
+{
+	return console_vtcon_key(op_arg(op, "vtcon"));
+}
+
 const struct op_type console_op_vtconsole = {
 	.name = "vtconsole-unbind",
 	.save = vtcon_save,
 	.apply = vtcon_apply,
 	.undo = vtcon_undo,
 	.check = vtcon_check,
+	.share_key = vtcon_key,
 };
 OP_TYPE_REGISTER(console_op_vtconsole);
 
@@ -242,12 +261,23 @@ static int fb_check(const struct op *op, const char *vm, struct vr_error *err)
 			 op_arg(op, "device"), op_arg(op, "driver"));
 }
 
+char *console_fb_key(const char *device)
+{
+	return xasprintf("efifb-%s", device);
+}
+
+static char *fb_key(const struct op *op)
+{
+	return console_fb_key(op_arg(op, "device"));
+}
+
 const struct op_type console_op_efifb = {
 	.name = "efifb-unbind",
 	.save = fb_save,
 	.apply = fb_apply,
 	.undo = fb_undo,
 	.check = fb_check,
+	.share_key = fb_key,
 };
 OP_TYPE_REGISTER(console_op_efifb);
 

@@ -44,29 +44,48 @@ static int vtcon_filter(const struct dirent *d)
 	return !strncmp(d->d_name, "vtcon", 5);
 }
 
-/* Only the consoles bound now: unbinding is undone by binding again. */
+static void vtcon_plan(struct plan *plan, const char *vtcon, bool bound)
+{
+	json_object *args = json_object_new_object();
+
+	json_object_object_add(args, "vtcon", json_object_new_string(vtcon));
+	if (bound)
+		plan_add(plan, &console_op_vtconsole, args,
+			 "unbind virtual console %s", vtcon);
+	else
+		plan_add(plan, &console_op_vtconsole, args,
+			 "keep virtual console %s unbound (another VM "
+			 "unbound it)",
+			 vtcon);
+}
+
+/* The consoles bound now (unbinding is undone by binding again). When
+ * another VM has unbound consoles already, the ones it holds instead:
+ * bound again only once both VMs have ended (the dummy console that took
+ * over meanwhile is not this VM's to unbind). */
 static void vtcons_plan(struct plan *plan)
 {
 	cleanup_free char *dir = hostfs_path("/sys/class/vtconsole");
 	struct dirent **names;
 	int n = scandir(dir, &names, vtcon_filter, versionsort);
+	bool held = false;
 
+	for (int i = 0; i < n; i++) {
+		cleanup_free char *key = console_vtcon_key(names[i]->d_name);
+
+		held = held || share_held(key);
+	}
 	for (int i = 0; i < n; i++) {
 		cleanup_free char *abs = xasprintf(
 			"/sys/class/vtconsole/%s/bind", names[i]->d_name);
+		cleanup_free char *key = console_vtcon_key(names[i]->d_name);
 		struct vr_error e;
 		char bind[16];
+		bool bound = !hostfs_read(abs, bind, sizeof(bind), &e) &&
+			     !strcmp(bind, "1");
 
-		if (!hostfs_read(abs, bind, sizeof(bind), &e) &&
-		    !strcmp(bind, "1")) {
-			json_object *args = json_object_new_object();
-
-			json_object_object_add(
-				args, "vtcon",
-				json_object_new_string(names[i]->d_name));
-			plan_add(plan, &console_op_vtconsole, args,
-				 "unbind virtual console %s", names[i]->d_name);
-		}
+		if (held ? share_held(key) : bound)
+			vtcon_plan(plan, names[i]->d_name, bound);
 		free(names[i]);
 	}
 	if (n >= 0)
@@ -84,9 +103,10 @@ static void fb_plan(struct plan *plan)
 		cleanup_free char *link =
 			xasprintf("/sys/bus/platform/drivers/%s/%s", fbs[i][0],
 				  fbs[i][1]);
+		cleanup_free char *key = console_fb_key(fbs[i][1]);
 		json_object *args;
 
-		if (!hostfs_exists(link))
+		if (!hostfs_exists(link) && !share_held(key))
 			continue;
 		args = json_object_new_object();
 		json_object_object_add(args, "driver",

@@ -321,6 +321,8 @@ static void plan_qemu_cgroup(struct plan *plan, const struct profile *p,
 	args = json_object_new_object();
 	json_object_object_add(args, "path",
 			       json_object_new_string(CPUSET_MACHINE_SLICE));
+	/* every VM's: removed when the last one ends */
+	json_object_object_add(args, "shared", json_object_new_boolean(true));
 	plan_add(plan, &cgroup_op_qemu, args, "create the cgroup %s if missing",
 		 CPUSET_MACHINE_SLICE);
 	plan_controller(plan, CPUSET_MACHINE_SLICE);

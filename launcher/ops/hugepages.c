@@ -363,18 +363,24 @@ static long pool_raise(const struct pool *pl, long from, long nr, long target,
 	return r ? r : got;
 }
 
+/* The count to put back, and the pages free before any VM: a VM that
+ * joins later takes its pages on top of those of the VMs there. */
 static int reserve_save(struct op *op, struct vr_error *err)
 {
 	struct pool pl;
-	long nr;
+	long nr, free;
 	int r = pool_from_args(op, &pl, err);
 
 	if (!r)
 		r = hostfs_read_long(pl.nr, &nr, err);
+	if (!r)
+		r = hostfs_read_long(pl.free, &free, err);
 	if (!r) {
 		op->saved = json_object_new_object();
 		json_object_object_add(op->saved, "nr",
 				       json_object_new_int64(nr));
+		json_object_object_add(op->saved, "free",
+				       json_object_new_int64(free));
 	}
 	pool_free(&pl);
 	return r;
@@ -432,12 +438,33 @@ static int reserve_verify(const struct pool *pl, long nr0, struct vr_error *err)
 	return reserve_fail(pl, nr0, free, err);
 }
 
-static int reserve_apply(struct op *op, struct vr_error *err)
+/* Raise the pool from nr0 to target, compacting memory and dropping
+ * caches when it falls short (with [memory] compact-memory): the count
+ * reached, or -errno. free0 pages were free before, need are wanted free
+ * (for the messages). */
+static long pool_grow(const struct pool *pl, long nr0, long target, long free0,
+		      long need, struct vr_error *err)
 {
 	static const char *const ladder[][3] = {
 		{"/proc/sys/vm/compact_memory", "1", "compacting memory"},
 		{"/proc/sys/vm/drop_caches", "3", "dropping caches"},
 	};
+	long got = pool_raise(pl, nr0, nr0, target, err);
+
+	for (size_t i = 0; pl->compact && i < ARRAY_SIZE(ladder); i++) {
+		if (got < 0 || got >= target)
+			break;
+		log_info("only %ld of %ld hugepages free on node %d: %s and "
+			 "trying again",
+			 free0 + got - nr0, need, pl->node, ladder[i][2]);
+		pool_reclaim(ladder[i][0], ladder[i][1]);
+		got = pool_raise(pl, nr0, got, target, err);
+	}
+	return got;
+}
+
+static int reserve_apply(struct op *op, struct vr_error *err)
+{
 	struct pool pl;
 	long nr0, free0, target, got;
 	int r = pool_from_args(op, &pl, err);
@@ -449,16 +476,7 @@ static int reserve_apply(struct op *op, struct vr_error *err)
 	if (r || !hugepages_shortfall(free0, pl.need))
 		goto out;
 	target = nr0 + hugepages_shortfall(free0, pl.need);
-	got = pool_raise(&pl, nr0, nr0, target, err);
-	for (size_t i = 0; pl.compact && i < ARRAY_SIZE(ladder); i++) {
-		if (got < 0 || got >= target)
-			break;
-		log_info("only %ld of %ld hugepages free on node %d: %s and "
-			 "trying again",
-			 free0 + got - nr0, pl.need, pl.node, ladder[i][2]);
-		pool_reclaim(ladder[i][0], ladder[i][1]);
-		got = pool_raise(&pl, nr0, got, target, err);
-	}
+	got = pool_grow(&pl, nr0, target, free0, pl.need, err);
 	if (got < 0)
 		r = (int)got;
 	else if (got < target)
@@ -506,11 +524,70 @@ static int reserve_check(const struct op *op, const char *vm,
 	return 0;
 }
 
+/* One record per pool: every VM's pages come out of it. */
+static char *reserve_key(const struct op *op)
+{
+	struct vr_error e = {0};
+	struct pool pl;
+	char *key;
+
+	if (pool_from_args(op, &pl, &e))
+		return NULL;
+	key = xasprintf("hugepages-%s", pl.nr);
+	pool_free(&pl);
+	return key;
+}
+
+/* The pool every VM still there needs: the count before the first VM,
+ * plus what all their pages take beyond the pages free then. */
+static int reserve_refresh(struct op *op, json_object *holders,
+			   struct vr_error *err)
+{
+	struct pool pl;
+	long nr0, free0 = 0, sum = 0, cur, target, got;
+	json_object *v;
+	char val[32];
+	int r = pool_from_args(op, &pl, err);
+
+	if (r)
+		return r;
+	if (!op->saved || !json_object_object_get_ex(op->saved, "nr", &v)) {
+		pool_free(&pl);
+		return vr_errorx(err, EINVAL, "hugepages: no saved count");
+	}
+	nr0 = (long)json_object_get_int64(v);
+	if (json_object_object_get_ex(op->saved, "free", &v))
+		free0 = (long)json_object_get_int64(v);
+	json_object_object_foreach(holders, vm, args)
+	{
+		(void)vm;
+		if (json_object_object_get_ex(args, "pages", &v))
+			sum += (long)json_object_get_int64(v);
+	}
+	target = nr0 + hugepages_shortfall(free0, sum);
+	r = hostfs_read_long(pl.nr, &cur, err);
+	if (!r && target > cur) {
+		got = pool_grow(&pl, cur, target, 0, target - cur, err);
+		if (got < 0)
+			r = (int)got;
+		else if (got < target)
+			r = reserve_fail(&pl, cur, pl.need - (target - got),
+					 err);
+	} else if (!r && target < cur) {
+		snprintf(val, sizeof(val), "%ld", target);
+		r = host_write(pl.nr, val, err);
+	}
+	pool_free(&pl);
+	return r;
+}
+
 const struct op_type hugepages_op_reserve = {
 	.name = "hugepages",
 	.save = reserve_save,
 	.apply = reserve_apply,
 	.undo = reserve_undo,
 	.check = reserve_check,
+	.share_key = reserve_key,
+	.share_refresh = reserve_refresh,
 };
 OP_TYPE_REGISTER(hugepages_op_reserve);

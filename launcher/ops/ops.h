@@ -59,6 +59,11 @@ int console_plan(struct plan *plan, const struct profile *p,
 
 extern const struct op_type console_op_stop_unit, console_op_vtconsole,
 	console_op_efifb, console_op_remove_rescan;
+/* The names of the shared records (engine share.c) of an unbound
+ * vtconsole and framebuffer: a console another VM unbound is planned too,
+ * so this VM holds it as well. malloc'd. */
+char *console_vtcon_key(const char *vtcon);
+char *console_fb_key(const char *device);
 
 /* cpuset.c: CPU isolation: host tasks confined to the host CPUs, QEMU in a
  * cgroup of its own, host IRQs steered off the guest's CPUs; all undone. */
