@@ -99,7 +99,6 @@ static void on_qmp(struct sup *s, short revents)
 		r = qmp_read_ready(s->qmp, &e);
 	qmp_dispatch_events(s->qmp);
 	runstate_poll(s);
-	clients_poll(s);
 	if (r) {
 		log_debug("%s", e.msg);
 		qmp_close(s->qmp);
@@ -161,8 +160,10 @@ static void loop(struct sup *s)
 			on_signal(s);
 		if (s->qmp && (fds[3].revents || qmp_fd(s->qmp) < 0))
 			on_qmp(s, fds[3].revents);
+		/* clients only go (from the end) in here: fds[4 + i] is
+		 * still client i */
 		for (size_t i = nc; i-- > 0;)
-			if (fds[4 + i].revents)
+			if (fds[4 + i].revents && i < s->nclients)
 				clients_on_input(s, i);
 		if (fds[1].revents)
 			clients_accept(s);
