@@ -296,7 +296,7 @@ fix_line "rEFInd: its refind_linux.conf" \
 	"add iommu=pt to the quoted options in /boot/refind_linux.conf (rEFInd) and reboot"
 
 rm -rf "$ROOT"
-"$FAKEHOST" build "$TOP/tests/fixtures/dual-node-hybrid.host" "$ROOT" >/dev/null
+"$FAKEHOST" build "$FIXTURES/dual-node-hybrid.host" "$ROOT" >/dev/null
 printf '[vm]\nname = n1\nmemory = 62G\n[memory]\nhugepages = 1G\nnuma-node = 1\n' >"$TMP/n1.ini"
 vm doctor "$TMP/n1.ini" >"$TMP/doc" 2>&1
 fix_line "two nodes: the reservation is made on the guest's node" \

@@ -32,6 +32,13 @@ struct vm_paths {
 	char *log;	    /* STATE_DIR/NAME.log */
 };
 
+/* The suffixes of a VM's files in /run/vmrun, after NAME: a '.' that no
+ * VM name holds, so no file of one VM is another's. */
+#define PATHS_BATTERY ".battery.aml"
+#define PATHS_SWTPM   ".swtpm.sock"
+#define PATHS_CTL     ".sock"
+#define PATHS_QMP     ".qmp"
+
 /* "/run/vmrun", and "/run/vmrun/NAME" SUFFIX (malloc'd). */
 const char *paths_run_dir(void);
 char *paths_run_file(const char *name, const char *suffix);

@@ -53,12 +53,12 @@ void paths_vm_build(const struct profile *p, struct vm_paths *vp)
 	vp->run_dir = xstrdup(RUN_DIR);
 	vp->journal = paths_run_file(n, ".json");
 	vp->lock = paths_run_file(n, ".lock");
-	vp->qmp = paths_run_file(n, ".qmp");
-	vp->ctl = paths_run_file(n, ".sock");
+	vp->qmp = paths_run_file(n, PATHS_QMP);
+	vp->ctl = paths_run_file(n, PATHS_CTL);
 	/* NAME.WHAT: a name has no '.', so no other VM's file (x-swtpm.sock
 	 * of VM x-swtpm) can be one of these */
-	vp->battery = paths_run_file(n, ".battery.aml");
-	vp->swtpm_sock = paths_run_file(n, ".swtpm.sock");
+	vp->battery = paths_run_file(n, PATHS_BATTERY);
+	vp->swtpm_sock = paths_run_file(n, PATHS_SWTPM);
 	vp->state_dir = xstrdup(p->vm.state_dir);
 	vp->vars = p->firmware.vars ? xstrdup(p->firmware.vars) : NULL;
 	vp->tpm_state = p->tpm.state ? xstrdup(p->tpm.state) : NULL;

@@ -87,7 +87,7 @@ static int file_undo(struct op *op, struct vr_error *err)
 /* The one file vmrun generates: the VM's battery SSDT in /run/vmrun. */
 static int file_check(const struct op *op, const char *vm, struct vr_error *err)
 {
-	cleanup_free char *want = paths_run_file(vm, "-battery.aml");
+	cleanup_free char *want = paths_run_file(vm, PATHS_BATTERY);
 	const char *path = op_arg_string(op, "path");
 
 	if (!path || strcmp(path, want))
@@ -137,7 +137,7 @@ static int cleanup_undo(struct op *op, struct vr_error *err)
 static int cleanup_check(const struct op *op, const char *vm,
 			 struct vr_error *err)
 {
-	static const char *const suffix[] = {".sock", "-swtpm.sock", ".qmp"};
+	static const char *const suffix[] = {PATHS_CTL, PATHS_SWTPM, PATHS_QMP};
 	const char *path = op_arg_string(op, "path");
 
 	for (size_t i = 0; path && i < ARRAY_SIZE(suffix); i++) {

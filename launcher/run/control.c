@@ -123,7 +123,7 @@ int control_call(const char *name, json_object *request, json_object **reply,
 
 	if (profile_name_check(name, err))
 		return -err->code;
-	abs = paths_run_file(name, ".sock");
+	abs = paths_run_file(name, PATHS_CTL);
 	r = sock_addr(abs, &sa, err);
 	if (r)
 		return r;
