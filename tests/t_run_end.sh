@@ -273,9 +273,17 @@ type = swtpm
 state = $TMP/tpm"
 	start "$TMP/swtpm.log"
 	if wait_running "swtpm killed" "$TMP/swtpm.log"; then
-		SPID=$(pgrep -f -- "swtpm socket .*$TMP/tpm" | head -n 1)
-		PIDS+=("$SPID")
-		kill -9 "${SPID:-0}"
+		# swtpm runs in its state folder with relative paths: found by
+		# the VMRUN_VM mark vmrun puts in its environment
+		SPID=
+		for p in $(pgrep -x swtpm); do
+			tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null |
+				grep -qx "VMRUN_VM=$NAME" && SPID=$p
+		done
+		if [ -n "$SPID" ]; then
+			PIDS+=("$SPID")
+			kill -9 "$SPID"
+		fi
 	fi
 	wait_rc "$VMPID" 20
 	expect_eq "swtpm killed: the guest is powered off, exit 3" 3 $?
