@@ -221,6 +221,10 @@ log_has() {
 	grep -q -- "$2" "$1"
 }
 
+log_lacks() {
+	! grep -q -- "$2" "$1"
+}
+
 # --- requirements -----------------------------------------------------------
 why=""
 [ "$(id -u)" = 0 ] || why="needs root (hugepages, /run/vmrun, /dev/shm)"
@@ -377,6 +381,24 @@ if wait_running "QEMU killed" "$TMP/crash.log"; then
 		"QEMU was killed by signal 9"
 fi
 restored "QEMU killed"
+
+# --- 5b. swtpm goes a moment before QEMU ---------------------------------
+# swtpm ends when QEMU's sockets close, which can be before QEMU's own end
+# is seen (a loaded host, many QEMU threads to take down). QEMU's crash is
+# the story, not "swtpm ended".
+start "$TMP/idle.ini" "$TMP/crash2.log"
+if wait_running "QEMU and swtpm gone" "$TMP/crash2.log"; then
+	kill -9 $(swtpm_pids)
+	sleep 0.2
+	kill -9 "$QPID"
+	wait_rc "$VMPID" 40
+	expect_eq "QEMU and swtpm gone: exit 3" 3 $?
+	check "QEMU and swtpm gone: QEMU's crash reported" \
+		log_has "$TMP/crash2.log" "QEMU was killed by signal 9"
+	check "QEMU and swtpm gone: swtpm not blamed" \
+		log_lacks "$TMP/crash2.log" "swtpm (pid"
+fi
+restored "QEMU and swtpm gone"
 
 # --- 6. vmrun killed: QEMU follows, `vmrun restore` cleans up --------------
 start "$TMP/idle.ini" "$TMP/killed.log"

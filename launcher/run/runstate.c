@@ -164,19 +164,32 @@ void runstate_poll(struct sup *s)
 	json_object_put(ret);
 }
 
-void runstate_swtpm_gone(struct sup *s, int status)
+void runstate_swtpm_gone(struct sup *s, pid_t pid, int status)
 {
-	cleanup_free char *how = NULL;
-
 	if (s->stage != ST_RUNNING || s->qemu_gone)
 		return;
+	s->swtpm_ended = pid;
+	s->swtpm_status = status;
+	s->swtpm_judge = ladder_now_ms() + SWTPM_GRACE_MS;
+}
+
+void runstate_swtpm_check(struct sup *s)
+{
+	int status = s->swtpm_status;
+	cleanup_free char *how = NULL;
+
+	if (!s->swtpm_judge || ladder_now_ms() < s->swtpm_judge)
+		return;
+	s->swtpm_judge = 0;
+	if (s->stage != ST_RUNNING || s->qemu_gone || !s->qmp)
+		return; /* QEMU went first: its end is the story */
 	how = WIFSIGNALED(status)
 		      ? xasprintf("was killed by signal %d (%s)",
 				  WTERMSIG(status), strsignal(WTERMSIG(status)))
 		      : xasprintf("exited with status %d", WEXITSTATUS(status));
 	log_error("swtpm (pid %d) %s while the guest ran: the guest's TPM is "
 		  "gone; powering the guest off",
-		  (int)s->swtpm, how);
+		  (int)s->swtpm_ended, how);
 	s->swtpm_died = true;
 	ladder_stop(s, false);
 }

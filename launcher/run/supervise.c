@@ -51,8 +51,8 @@ static void reap(struct sup *s)
 		if (pid == s->qemu && !s->qemu_gone) {
 			s->qemu_gone = true;
 			s->qemu_status = status;
-		} else if (pid == s->swtpm) {
-			runstate_swtpm_gone(s, status);
+		} else if (s->swtpm && pid == s->swtpm) {
+			runstate_swtpm_gone(s, pid, status);
 			s->swtpm = 0;
 		} else {
 			hooks_reaped(&s->hook, pid, status);
@@ -130,6 +130,12 @@ static int poll_timeout(const struct sup *s)
 	q = hooks_timeout(&s->hook);
 	if (q >= 0 && (t < 0 || q < t))
 		t = q;
+	if (s->swtpm_judge) {
+		q = (int)(s->swtpm_judge - ladder_now_ms());
+		q = q < 0 ? 0 : q;
+		if (t < 0 || q < t)
+			t = q;
+	}
 	/* While the guest is asked to power off, a terminal shows the wait:
 	 * the only time the loop wakes up without something to do. */
 	if (ladder_powering_off(s) && log_progress_enabled() &&
@@ -170,6 +176,7 @@ static void loop(struct sup *s)
 		clients_poll(s);
 		ladder_on_deadline(s);
 		reap(s);
+		runstate_swtpm_check(s);
 		post_start_check(s);
 		ladder_show_power_off(s);
 	}

@@ -65,8 +65,11 @@ struct sup {
 	enum stage stage;
 	int64_t stop_start, deadline; /* ms, monotonic; deadline 0 = none */
 	bool guest_shutdown, panicked, forced;
-	bool internal_error;  /* QEMU stopped the guest: internal-error */
-	bool swtpm_died;      /* swtpm ended while the guest ran */
+	bool internal_error; /* QEMU stopped the guest: internal-error */
+	bool swtpm_died;     /* swtpm ended while the guest ran */
+	pid_t swtpm_ended;   /* swtpm's pid when it ended, until judged */
+	int swtpm_status;
+	int64_t swtpm_judge;  /* ms, monotonic: blame swtpm if QEMU lives on */
 	bool paused_by_error; /* io-error: paused until `vmrun cont` */
 	bool query_pending;   /* a query-status after STOP is on its way */
 	uint64_t query_id;
@@ -106,8 +109,13 @@ void runstate_on_resume(struct sup *s);
 void runstate_on_block_io_error(struct sup *s, json_object *data);
 /* After QMP traffic: take the reply to the query, if it came. */
 void runstate_poll(struct sup *s);
-/* swtpm ended while the guest ran: say so and power the guest off. */
-void runstate_swtpm_gone(struct sup *s, int status);
+/* swtpm ended while the guest ran. swtpm also ends when QEMU does, and
+ * QEMU's threads can take a while to go after its sockets close: judged
+ * SWTPM_GRACE_MS later (runstate_swtpm_check from the loop), swtpm's own
+ * end says so and powers the guest off, unless QEMU ended meanwhile. */
+#define SWTPM_GRACE_MS 1000
+void runstate_swtpm_gone(struct sup *s, pid_t pid, int status);
+void runstate_swtpm_check(struct sup *s);
 
 /* clients.c: the control socket's clients. */
 void clients_accept(struct sup *s);
