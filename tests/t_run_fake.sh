@@ -292,7 +292,12 @@ DPID=$(sed -n 's/.*(vmrun pid \([0-9]*\)).*/\1/p' <<<"$out")
 SPID=$!
 PIDS+=("$SPID")
 wait_until 10 grep -q "stopping '$NAME'" "$TMP/stop.out"
-kill -9 "${DPID:-0}"
+# never "kill -9 0" (the whole test run) when --detach printed no pid
+if [ -n "$DPID" ]; then
+	kill -9 "$DPID"
+else
+	not_ok "--detach printed its vmrun pid"
+fi
 wait_rc "$SPID" 20
 expect_eq "stop whose vmrun dies: exit 1" 1 $?
 check "stop says to restore" grep -qx \
