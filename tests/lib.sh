@@ -85,13 +85,20 @@ snap() {
 	"$FAKEHOST" snapshot "$ROOT"
 }
 
-# same_snapshot NAME BEFORE-FILE: the host at $ROOT is as BEFORE-FILE says
+# same_snapshot NAME BEFORE-FILE: the host at $ROOT is as BEFORE-FILE says.
+# same_snapshot CASE: as $TMP/before says (the case "CASE: fake host as
+# before")
 same_snapshot() {
+	local name=$1 before=${2:-}
+	if [ -z "$before" ]; then
+		name="$1: fake host as before"
+		before=$TMP/before
+	fi
 	snap >"$TMP/after"
-	if diff -u "$2" "$TMP/after" >"$TMP/diff"; then
-		ok "$1"
+	if diff -u "$before" "$TMP/after" >"$TMP/diff"; then
+		ok "$name"
 	else
-		not_ok "$1"
+		not_ok "$name"
 		head -n 30 "$TMP/diff" | sed 's/^/#   /'
 	fi
 }

@@ -5,19 +5,15 @@
 # that hang, control clients that misbehave. Fake host, tests/fakeqemu as
 # QEMU; the fake host must be as before after each case.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fakerun.sh"
 
-FAKEQEMU=$TOP/tests/fakeqemu
 NAME=t-end-$$
 BASE=$TMP/base
 ROOT=$TMP/root
-PIDS=() # processes this suite started
 
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in $(pgrep -f -- "$FAKEQEMU -name guest=$NAME," || true); do
-		kill -9 "$p" 2>/dev/null
-	done
+	kill_fakeqemu "$NAME"
 	for p in $(pgrep -f -- "swtpm socket .*$TMP/" || true); do
 		kill -9 "$p" 2>/dev/null
 	done
@@ -29,24 +25,6 @@ trap 'exit 130' INT TERM
 
 # --- helpers --------------------------------------------------------------
 
-# fresh: a new fake host from the fixture, and its snapshot
-fresh() {
-	rm -rf "$ROOT"
-	cp -a "$BASE" "$ROOT"
-	snap >"$TMP/before"
-}
-
-# same_snapshot CASE: the fake host is as it was before the case
-same_snapshot() {
-	snap >"$TMP/after"
-	if diff -u "$TMP/before" "$TMP/after" >"$TMP/diff"; then
-		ok "$1: fake host as before"
-	else
-		not_ok "$1: fake host as before"
-		head -n 30 "$TMP/diff" | sed 's/^/#   /'
-	fi
-}
-
 # start LOG [ENV=VALUE...]: vmrun in the background on the fake host
 start() {
 	local log=$1
@@ -56,23 +34,6 @@ start() {
 		>"$log" 2>&1 &
 	VMPID=$!
 	PIDS+=("$VMPID")
-}
-
-running() {
-	QPID=$(sed -n "s/.*VM '$NAME' is running (QEMU pid \([0-9]*\)).*/\1/p" \
-		"$1" 2>/dev/null)
-	[ -n "$QPID" ]
-}
-
-wait_running() {
-	if wait_until 30 running "$2"; then
-		PIDS+=("$QPID")
-		ok "$1: the guest runs"
-		return 0
-	fi
-	not_ok "$1: the guest runs"
-	sed 's/^/#   /' "$2"
-	return 1
 }
 
 # status_is STATE: `vmrun status NAME` says the VM is in STATE
@@ -104,14 +65,6 @@ print(buf.decode().split("\n")[0])
 PY
 }
 
-# profile_with TEXT: the suite's VM plus more sections
-profile_with() {
-	{
-		cat "$TMP/base.ini"
-		printf '\n%s\n' "$1"
-	} >"$TMP/vm.ini"
-}
-
 # --- the VM: one GPU function, hugepages ------------------------------------
 cat >"$TMP/base.ini" <<EOI
 [vm]
@@ -139,13 +92,7 @@ mode = none
 EOI
 cp "$TMP/base.ini" "$TMP/vm.ini"
 
-if ! "$FAKEHOST" build "$FIXTURES/b550-gtx1060.host" "$BASE" \
-	>"$TMP/build.log" 2>&1; then
-	not_ok "build the b550 fake host"
-	sed 's/^/#   /' "$TMP/build.log"
-	done_testing
-	exit
-fi
+build_fakehost b550-gtx1060
 
 # --- the first --detach: no state folder yet ----------------------------------
 # The caller's stdout is let go at once ($(...) returns) and the log is

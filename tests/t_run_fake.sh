@@ -3,44 +3,20 @@
 # for QEMU: the GPU and its audio function on vfio-pci while the guest
 # runs, every way a run can end, and the fake host byte for byte as before.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fakerun.sh"
 
-FAKEQEMU=$TOP/tests/fakeqemu
 NAME=t-fake-$$
 BASE=$TMP/base
 ROOT=$TMP/root
-PIDS=() # vmrun and fakeqemu processes this suite started
 
 cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	# a fakeqemu whose vmrun died is stopped by PDEATHSIG; make sure
-	for p in $(pgrep -f -- "$FAKEQEMU -name guest=$NAME," || true); do
-		kill -9 "$p" 2>/dev/null
-	done
+	kill_fakeqemu "$NAME"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- helpers --------------------------------------------------------------
-
-# fresh: a new fake host from the fixture, and its snapshot
-fresh() {
-	rm -rf "$ROOT"
-	cp -a "$BASE" "$ROOT"
-	snap >"$TMP/before"
-}
-
-# same_snapshot CASE: the fake host is as it was before the case
-same_snapshot() {
-	snap >"$TMP/after"
-	if diff -u "$TMP/before" "$TMP/after" >"$TMP/diff"; then
-		ok "$1: fake host as before"
-	else
-		not_ok "$1: fake host as before"
-		head -n 30 "$TMP/diff" | sed 's/^/#   /'
-	fi
-}
 
 # start LOG [ENV=VALUE...]: vmrun in the background on the fake host
 start() {
@@ -52,23 +28,6 @@ start() {
 		"$FAKEHOST" run "$ROOT" -- "$VMRUN" "$TMP/vm.ini" >"$log" 2>&1 &
 	VMPID=$!
 	PIDS+=("$VMPID")
-}
-
-running() {
-	QPID=$(sed -n "s/.*VM '$NAME' is running (QEMU pid \([0-9]*\)).*/\1/p" \
-		"$1" 2>/dev/null)
-	[ -n "$QPID" ]
-}
-
-wait_running() {
-	if wait_until 30 running "$2"; then
-		PIDS+=("$QPID")
-		ok "$1: the guest runs"
-		return 0
-	fi
-	not_ok "$1: the guest runs"
-	sed 's/^/#   /' "$2"
-	return 1
 }
 
 log_has() {
@@ -126,20 +85,7 @@ mode = none
 EOF
 cp "$TMP/base.ini" "$TMP/vm.ini"
 
-# profile_with TEXT: the suite's VM plus more sections
-profile_with() {
-	{
-		cat "$TMP/base.ini"
-		printf '\n%s\n' "$1"
-	} >"$TMP/vm.ini"
-}
-
-if ! "$FAKEHOST" build "$FIXTURES/b550-gtx1060.host" "$BASE" >"$TMP/build.log" 2>&1; then
-	not_ok "build the b550 fake host"
-	sed 's/^/#   /' "$TMP/build.log"
-	done_testing
-	exit
-fi
+build_fakehost b550-gtx1060
 
 # --- 1. the guest powers off by itself: exit 0 ---------------------------------
 fresh

@@ -5,40 +5,19 @@
 # host state the VMs share given back only when the last one ends, in
 # every end order.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fakerun.sh"
 
-FAKEQEMU=$TOP/tests/fakeqemu
 A=t2a-$$
 B=t2b-$$
 BASE=$TMP/base
 ROOT=$TMP/root
-PIDS=()
 
 cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in $(pgrep -f -- "$FAKEQEMU -name guest=t2[ab]-$$," || true); do
-		kill -9 "$p" 2>/dev/null
-	done
+	kill_fakeqemu "t2[ab]-$$"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-fresh() {
-	rm -rf "$ROOT"
-	cp -a "$BASE" "$ROOT"
-	snap >"$TMP/before"
-}
-
-same_snapshot() {
-	snap >"$TMP/after"
-	if diff -u "$TMP/before" "$TMP/after" >"$TMP/diff"; then
-		ok "$1: fake host as before"
-	else
-		not_ok "$1: fake host as before"
-		head -n 30 "$TMP/diff" | sed 's/^/#   /'
-	fi
-}
 
 # profile NAME TEXT: the VM NAME with the sections in TEXT
 profile() {
@@ -86,13 +65,7 @@ stop() {
 	wait_rc "$(pid_of "$1")" 30
 }
 
-if ! "$FAKEHOST" build "$FIXTURES/b550-gtx1060.host" "$BASE" \
-	>"$TMP/build.log" 2>&1; then
-	not_ok "build the b550 fake host"
-	sed 's/^/#   /' "$TMP/build.log"
-	done_testing
-	exit
-fi
+build_fakehost b550-gtx1060
 
 GPU="[pci.gpu]
 host = 08:00.0

@@ -61,17 +61,35 @@ static void need_add(struct host *h, const struct pci_addr *a, const char *text)
 	}
 }
 
-/* Every PCI function a block device (by its name in /sys/class/block)
- * lives on, through the volumes it is made of: what is added to each. */
-static void block_need(struct host *h, const char *name, const char *text,
-		       int depth)
+/* What a device of a class stands on: the entries of a folder of its own
+ * (all of them, or those named PREFIX + the name below). */
+struct below {
+	const char *dir; /* "" for the device's own folder */
+	const char *prefix;
+};
+
+struct dev_class {
+	const char *sys; /* /sys/class/... */
+	struct below below[2];
+};
+
+/* Volumes are made of the block devices in slaves/. */
+static const struct dev_class block_class = {"/sys/class/block",
+					     {{"slaves", ""}, {NULL, NULL}}};
+
+/* Bridges list their ports in brif/, bonds and VLANs their links as
+ * lower_NAME. */
+static const struct dev_class net_class = {"/sys/class/net",
+					   {{"brif", ""}, {"", "lower_"}}};
+
+/* Every PCI function a device of class c (by its name there) lives on,
+ * through what it stands on: what is added to each. */
+static void dev_need(struct host *h, const struct dev_class *c,
+		     const char *name, const char *text, int depth)
 {
-	cleanup_free char *abs = xasprintf("/sys/class/block/%s", name);
+	cleanup_free char *abs = xasprintf("%s/%s", c->sys, name);
 	cleanup_free char *real = sys_real(abs);
-	cleanup_free char *slaves = NULL;
 	struct pci_addr a;
-	struct dirent *de;
-	DIR *d;
 
 	if (!real || depth > DEPTH_MAX)
 		return;
@@ -79,13 +97,26 @@ static void block_need(struct host *h, const char *name, const char *text,
 		need_add(h, &a, text);
 		return;
 	}
-	slaves = xasprintf("%s/slaves", real);
-	d = opendir(slaves);
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] != '.')
-			block_need(h, de->d_name, text, depth + 1);
-	if (d)
-		closedir(d);
+	for (size_t i = 0; i < ARRAY_SIZE(c->below) && c->below[i].dir; i++) {
+		const struct below *b = &c->below[i];
+		cleanup_free char *dir = xasprintf("%s/%s", real, b->dir);
+		size_t n = strlen(b->prefix);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		while (d && (de = readdir(d)))
+			if (de->d_name[0] != '.' &&
+			    !strncmp(de->d_name, b->prefix, n))
+				dev_need(h, c, de->d_name + n, text, depth + 1);
+		if (d)
+			closedir(d);
+	}
+}
+
+static void block_need(struct host *h, const char *name, const char *text,
+		       int depth)
+{
+	dev_need(h, &block_class, name, text, depth);
 }
 
 /* The name in /sys/class/block of a device given by number ("259:2") or
@@ -211,32 +242,7 @@ static void swaps_scan(struct host *h)
 static void net_need(struct host *h, const char *ifname, const char *text,
 		     int depth)
 {
-	cleanup_free char *abs = xasprintf("/sys/class/net/%s", ifname);
-	cleanup_free char *real = sys_real(abs);
-	cleanup_free char *brif = NULL;
-	struct pci_addr a;
-	struct dirent *de;
-	DIR *d;
-
-	if (!real || depth > DEPTH_MAX)
-		return;
-	if (owner_of_path(real, &a)) {
-		need_add(h, &a, text);
-		return;
-	}
-	brif = xasprintf("%s/brif", real);
-	d = opendir(brif);
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] != '.')
-			net_need(h, de->d_name, text, depth + 1);
-	if (d)
-		closedir(d);
-	d = opendir(real);
-	while (d && (de = readdir(d)))
-		if (!strncmp(de->d_name, "lower_", 6))
-			net_need(h, de->d_name + 6, text, depth + 1);
-	if (d)
-		closedir(d);
+	dev_need(h, &net_class, ifname, text, depth);
 }
 
 /* IPv4 /proc/net/route: "IFACE DEST GATEWAY FLAGS ... MASK"; IPv6
