@@ -262,6 +262,8 @@ cat >"$NBIN/notify-send" <<EOS
 #!/bin/sh
 {
 	echo "uid=\$(id -u)"
+	echo "groups=\$(id -G)"
+	echo "inherited=\${VMRUN_ROOT:-}\${LD_PRELOAD:-}\${SUDO_UID:-}"
 	echo "bus=\$DBUS_SESSION_BUS_ADDRESS"
 	echo "xdg=\$XDG_RUNTIME_DIR"
 	for a in "\$@"; do echo "arg=\$a"; done
@@ -345,6 +347,9 @@ if [ -n "$TUID" ]; then
 	if io_case "notify, seat session" "$TMP/notify.log"; then
 		check "notify: the notifier ran once" wait_until 10 test "$(calls)" -eq 1
 		check "notify: as the user at the seat" call_has "uid=$TUID"
+		check "notify: with that user's groups only" \
+			call_has "groups=$(id -G "$TUSER")"
+		check "notify: none of vmrun's environment" call_has "inherited="
 		check "notify: on that user's session bus" \
 			call_has "bus=unix:path=$ROOT/run/user/$TUID/bus"
 		check "notify: with that user's runtime folder" \
