@@ -18,7 +18,7 @@ cleanup() {
 		kill -9 "$p" 2>/dev/null
 	done
 	mountpoint -q "$TMP/small" 2>/dev/null && umount "$TMP/small"
-	rm -rf "$TMP"
+	rm -rf "$TMP" "${NBIN:-}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -191,6 +191,185 @@ fi
 wait_rc "$VMPID" 20
 expect_eq "I/O error, cont, stop: exit 0" 0 $?
 same_snapshot "I/O error"
+cp "$TMP/base.ini" "$TMP/vm.ini"
+
+# --- the I/O error pause on the desktop ---------------------------------------
+# vmrun runs as root, with no way to a user's session bus: a notifier runs
+# as the user at the desktop, on that user's bus, picked from a PATH
+# folder only root can change. The stand-in notify-send records who ran
+# it, with what, on which bus; with $REC/hang it never returns.
+TUSER=$(test_user)
+TUID=$(id -u "$TUSER" 2>/dev/null)
+NBIN=$(mktemp -d /tmp/vmrun-notify.XXXXXX)
+chmod 0755 "$NBIN"
+REC=$NBIN/rec
+mkdir "$REC"
+chown "$TUSER" "$REC"
+cat >"$NBIN/notify-send" <<EOS
+#!/bin/sh
+{
+	echo "uid=\$(id -u)"
+	echo "groups=\$(id -G)"
+	echo "inherited=\${VMRUN_ROOT:-}\${LD_PRELOAD:-}\${SUDO_UID:-}"
+	echo "bus=\$DBUS_SESSION_BUS_ADDRESS"
+	echo "xdg=\$XDG_RUNTIME_DIR"
+	for a in "\$@"; do echo "arg=\$a"; done
+} >"$REC/.call.\$\$"
+mv "$REC/.call.\$\$" "$REC/call.\$\$"
+[ -e "$REC/hang" ] && { echo \$\$ >"$REC/hang.pid"; exec sleep 1000; }
+exit 0
+EOS
+chmod 0755 "$NBIN/notify-send"
+# a notify-send in a folder the test user owns, first on PATH: vmrun, as
+# root, must not pick it
+UBIN=$NBIN/user-bin
+mkdir "$UBIN"
+printf '#!/bin/sh\ntouch "%s"\n' "$REC/untrusted" >"$UBIN/notify-send"
+chmod 0755 "$UBIN/notify-send"
+chown -R "$TUSER" "$UBIN"
+
+# calls: how many times the stand-in ran
+calls() {
+	find "$REC" -name 'call.*' | wc -l
+}
+
+# call_has TEXT: the fixed line TEXT is in what the stand-in recorded
+call_has() {
+	cat "$REC"/call.* 2>/dev/null | grep -qxF -- "$1"
+}
+
+# bus_of UID: a session bus socket of UID's on the fake host
+bus_of() {
+	mkdir -p "$ROOT/run/user/$1"
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+		"$ROOT/run/user/$1/bus"
+	chown "$1" "$ROOT/run/user/$1" "$ROOT/run/user/$1/bus"
+	chmod 0700 "$ROOT/run/user/$1"
+}
+
+# seat_sessions: logind's records on the fake host: the test user's
+# wayland session on seat0, and root's text session (not told, though
+# root has a bus too)
+seat_sessions() {
+	local d=$ROOT/run/systemd/sessions
+	mkdir -p "$d"
+	printf 'UID=%s\nUSER=%s\nACTIVE=1\nSTATE=active\nSEAT=seat0\nTYPE=wayland\n' \
+		"$TUID" "$TUSER" >"$d/7"
+	mkfifo "$d/7.ref" # logind's; opening it would block
+	printf 'UID=0\nUSER=root\nACTIVE=1\nSEAT=seat0\nTYPE=tty\n' >"$d/c1"
+	bus_of "$TUID"
+	bus_of 0
+}
+
+# io_case LABEL LOG [ENV=VALUE...]: the disk fills once; the guest pauses
+io_case() {
+	local label=$1 log=$2
+	shift 2
+	rm -f "$REC"/call.* "$REC/hang.pid"
+	snap >"$TMP/before"
+	start "$log" -u SUDO_UID -u PKEXEC_UID PATH="$UBIN:$NBIN:$PATH" \
+		FAKEQEMU_IO_ERROR_AFTER=0.5 FAKEQEMU_IO_ERROR_TIMES=1 "$@"
+	wait_running "$label" "$log" &&
+		wait_until 10 grep -qF "continue it with \`vmrun cont $NAME\`" "$log"
+}
+
+# io_end LABEL: continue the guest (the disk has room now), stop it; the
+# run goes on and ends as usual
+io_end() {
+	vm cont "$NAME" >/dev/null 2>&1
+	check "$1: cont, the guest runs" wait_until 10 status_is running
+	vm stop "$NAME" >/dev/null 2>&1
+	wait_rc "$VMPID" 20
+	expect_eq "$1: cont, stop: exit 0" 0 $?
+	same_snapshot "$1"
+}
+
+truncate -s 1M "$TMP/boot.img"
+profile_with "[disk.boot]
+file = $TMP/boot.img
+format = raw"
+if [ -n "$TUID" ]; then
+	fresh
+	seat_sessions
+	if io_case "notify, seat session" "$TMP/notify.log"; then
+		check "notify: the notifier ran once" wait_until 10 test "$(calls)" -eq 1
+		check "notify: as the user at the seat" call_has "uid=$TUID"
+		check "notify: with that user's groups only" \
+			call_has "groups=$(id -G "$TUSER")"
+		check "notify: none of vmrun's environment" call_has "inherited="
+		check "notify: on that user's session bus" \
+			call_has "bus=unix:path=$ROOT/run/user/$TUID/bus"
+		check "notify: with that user's runtime folder" \
+			call_has "xdg=$ROOT/run/user/$TUID"
+		check "notify: the summary names the VM" \
+			call_has "arg=VM $NAME is paused"
+		check "notify: the message names the disk and the way on" grep -qF \
+			"[disk.boot] ($TMP/boot.img): no space left on the host file system; the guest is paused so that nothing is lost: free space, then continue it with \`vmrun cont $NAME\`" \
+			<(cat "$REC"/call.* 2>/dev/null)
+		check "notify: not root's text session" test "$(calls)" -eq 1
+		check "notify: not the notify-send of a folder a user owns" \
+			test ! -e "$REC/untrusted"
+	fi
+	io_end "notify, seat session"
+
+	# the user who ran vmrun (sudo) is told; no logind session needed
+	fresh
+	bus_of "$TUID"
+	if io_case "notify, SUDO_UID" "$TMP/notify-sudo.log" SUDO_UID="$TUID"; then
+		check "notify: the user who ran vmrun is told" wait_until 10 \
+			call_has "uid=$TUID"
+	fi
+	io_end "notify, SUDO_UID"
+
+	# nobody at a desktop: nothing is run, the pause is as before
+	fresh
+	if io_case "notify, no session" "$TMP/notify-none.log"; then
+		sleep 1
+		expect_eq "no session: no notifier runs" 0 "$(calls)"
+		check "no session: status says paused (I/O error)" \
+			status_is "paused (I/O error)"
+	fi
+	io_end "notify, no session"
+
+	# a notifier that never returns: killed after 5 s, and the supervisor
+	# answers meanwhile
+	fresh
+	seat_sessions
+	touch "$REC/hang"
+	if io_case "notify, hanging notifier" "$TMP/notify-hang.log"; then
+		if wait_until 10 test -s "$REC/hang.pid"; then
+			HPID=$(cat "$REC/hang.pid")
+			PIDS+=("$HPID")
+			check "hanging notifier: status answers meanwhile" \
+				status_is "paused (I/O error)"
+			check "hanging notifier: killed within 10 s" \
+				wait_until 10 gone "$HPID"
+			check "hanging notifier: said so" log_has \
+				"$TMP/notify-hang.log" "did not finish within 5 s: killed"
+		else
+			not_ok "hanging notifier: it runs"
+		fi
+	fi
+	io_end "notify, hanging notifier"
+	rm -f "$REC/hang"
+
+	# the run ends on an internal error: the desktop hears that too
+	fresh
+	seat_sessions
+	rm -f "$REC"/call.* "$REC"/hang*
+	snap >"$TMP/before"
+	start "$TMP/notify-ierr.log" -u SUDO_UID -u PKEXEC_UID \
+		PATH="$NBIN:$PATH" FAKEQEMU_INTERNAL_ERROR_AFTER=0.5
+	wait_rc "$VMPID" 20
+	expect_eq "notify, internal error: exit 3" 3 $?
+	check "notify, internal error: the run's end is told" \
+		call_has "arg=VM $NAME has ended"
+	check "notify, internal error: with the reason" grep -qF \
+		"QEMU stopped the guest on an internal error" <(cat "$REC"/call.* 2>/dev/null)
+	same_snapshot "notify, internal error"
+else
+	skip "desktop notification" "no test user (not root?)"
+fi
 cp "$TMP/base.ini" "$TMP/vm.ini"
 
 # --- QEMU stopped with SIGSTOP: status says it does not answer ----------------

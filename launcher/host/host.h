@@ -415,9 +415,58 @@ int trust_check(const char *profile_path, const struct profile *p,
 int trust_check_program(const char *path, const char *role,
 			struct vr_error *err);
 
+/* notifier.c: desktop notifications from vmrun, which runs as root and
+ * has no way to a user's session bus: a child drops to the user (groups,
+ * gid, uid) and runs notify-send, else busctl --user, on that user's bus
+ * (/run/user/UID/bus, used only when it is the user's own socket). The
+ * program is looked up on PATH in folders only root can change. Told: the
+ * user who ran vmrun (SUDO_UID, PKEXEC_UID), else [vm] run-as, else every
+ * user with an active graphical session on a seat (logind's
+ * /run/systemd/sessions); the first of these with a session bus. No user
+ * or no notifier is a debug line. The caller's waitpid(-1) loop reaps. */
+#define NOTIFIER_MAX	    8	 /* notifiers running at once */
+#define NOTIFIER_TIMEOUT_MS 5000 /* then SIGKILL to its process group */
+struct notifier_child {
+	pid_t pid;
+	uid_t uid;
+	int64_t deadline; /* ms, monotonic */
+	bool killed;
+};
+struct notifier {
+	struct notifier_child c[NOTIFIER_MAX];
+	size_t n;
+};
+
+/* Tell the users concerned; run_as is [vm] run-as or NULL. How many
+ * notifiers were started. Never waits for them. */
+size_t notifier_send(struct notifier *n, const char *run_as,
+		     const char *summary, const char *body);
+/* A child was reaped: true when it was one of n's notifiers. */
+bool notifier_reaped(struct notifier *n, pid_t pid, int status);
+/* ms until the next notifier's deadline, as a poll() timeout; -1: none. */
+int notifier_timeout(const struct notifier *n);
+/* SIGKILL to the notifiers past their deadline (reaped as usual). */
+void notifier_on_deadline(struct notifier *n);
+/* Wait for the notifiers left, each until its deadline, then kill and
+ * reap them. */
+void notifier_end(struct notifier *n);
+
 /* process.c: the programs vmrun starts (QEMU, swtpm, hooks): fork/exec
  * without a shell, exec errors reported back, and the "process" op that
  * makes sure a recorded child is gone before the host is given back. */
+/* A user a child drops to before exec: groups, gid, then uid, checked
+ * (a failed or partial drop ends the child before exec). */
+#define SPAWN_GROUPS_MAX 64
+struct spawn_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[SPAWN_GROUPS_MAX];
+	int ngroups;
+};
+
+/* The user with that uid from the password and group databases. */
+int proc_user(uid_t uid, struct spawn_user *u, struct vr_error *err);
+
 struct spawn {
 	const char *path;      /* program; a bare name is looked up in PATH */
 	char *const *argv;     /* argv[0] included, NULL-terminated */
@@ -430,7 +479,9 @@ struct spawn {
 				    * has CAP_IPC_LOCK (it stays root) */
 	const char *cgroup;    /* host cgroup folder to join, or NULL */
 	char *const *env;      /* extra NAME=VALUE entries, or NULL */
+	bool clear_env;	       /* env only, none of vmrun's own */
 	const char *cwd;       /* working folder, or NULL (unchanged) */
+	const struct spawn_user *user; /* drop to this user; NULL: root */
 };
 
 /* Start the program; 0 and *pid, or the reason it could not be started

@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ extern char **environ;
 /* What the child was doing when it failed, sent up with errno. */
 enum spawn_step {
 	STEP_SETUP,
+	STEP_USER,
 	STEP_MEMLOCK,
 	STEP_CGROUP,
 	STEP_EXEC
@@ -59,6 +62,53 @@ static int set_memlock(const struct spawn *s)
 	return -1;
 }
 
+int proc_user(uid_t uid, struct spawn_user *u, struct vr_error *err)
+{
+	const struct passwd *pw = getpwuid(uid);
+
+	if (!pw)
+		return vr_errorx(err, ENOENT, "no user with uid %u",
+				 (unsigned)uid);
+	u->uid = uid;
+	u->gid = pw->pw_gid;
+	u->ngroups = SPAWN_GROUPS_MAX;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, u->groups, &u->ngroups) < 0)
+		return vr_errorx(err, E2BIG,
+				 "user %s is in more than %d groups",
+				 pw->pw_name, SPAWN_GROUPS_MAX);
+	return 0;
+}
+
+/* Groups, gid, uid; then make sure all of them changed and root cannot be
+ * taken back (a partial drop must not run the program). */
+static int user_drop(const struct spawn_user *u)
+{
+	if (setgroups((size_t)u->ngroups, u->groups) < 0 ||
+	    setresgid(u->gid, u->gid, u->gid) < 0 ||
+	    setresuid(u->uid, u->uid, u->uid) < 0)
+		return -1;
+	if (getuid() != u->uid || geteuid() != u->uid || getgid() != u->gid ||
+	    getegid() != u->gid || (u->uid != 0 && setuid(0) == 0)) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+static int cgroup_join(const char *cgroup)
+{
+	char *procs = xasprintf("%s/cgroup.procs", cgroup);
+	char *path = hostfs_path(procs);
+	char pid[32];
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 static void child_setup(const struct spawn *s, pid_t parent, int errfd)
 {
 	int step = STEP_SETUP, e[2];
@@ -69,6 +119,11 @@ static void child_setup(const struct spawn *s, pid_t parent, int errfd)
 	signal(SIGPIPE, SIG_DFL);
 	if (s->own_pgrp)
 		setpgid(0, 0);
+	/* before the death signal, which a change of user clears */
+	step = STEP_USER;
+	if (s->user && user_drop(s->user) < 0)
+		goto fail;
+	step = STEP_SETUP;
 	if (s->die_with_parent) {
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
 			goto fail;
@@ -80,17 +135,8 @@ static void child_setup(const struct spawn *s, pid_t parent, int errfd)
 	if (s->memlock && set_memlock(s) < 0)
 		goto fail;
 	step = STEP_CGROUP;
-	if (s->cgroup) {
-		char *procs = xasprintf("%s/cgroup.procs", s->cgroup);
-		char *path = hostfs_path(procs);
-		char pid[32];
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-		snprintf(pid, sizeof(pid), "%d", getpid());
-		if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
-			goto fail;
-		close(fd);
-	}
+	if (s->cgroup && cgroup_join(s->cgroup) < 0)
+		goto fail;
 	step = STEP_SETUP;
 	if (s->pass_fd >= 0) {
 		if (s->pass_fd == 3)
@@ -101,6 +147,8 @@ static void child_setup(const struct spawn *s, pid_t parent, int errfd)
 	if (s->out_fd >= 0 &&
 	    (dup2(s->out_fd, 1) < 0 || dup2(s->out_fd, 2) < 0))
 		goto fail;
+	if (s->clear_env)
+		clearenv();
 	for (size_t i = 0; s->env && s->env[i]; i++)
 		putenv(s->env[i]);
 	if (s->cwd && chdir(s->cwd) < 0)
@@ -129,6 +177,10 @@ static int spawn_error(const struct spawn *s, const int e[2],
 				"passed-through devices",
 				s->path,
 				(unsigned long long)(s->memlock >> 20));
+	case STEP_USER:
+		return vr_error(err, e[0],
+				"could not start %s: becoming user %u", s->path,
+				(unsigned)s->user->uid);
 	case STEP_CGROUP:
 		return vr_error(err, e[0],
 				"could not start %s: moving it into the cgroup "

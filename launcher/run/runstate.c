@@ -88,10 +88,12 @@ void runstate_on_resume(struct sup *s)
 		s->state = "running";
 }
 
-static void notify(struct sup *s, const char *state)
+/* systemd's status line, and the desktop of the users concerned. */
+static void notify(struct sup *s, const char *summary, const char *state)
 {
 	cleanup_free char *msg = NULL;
 
+	notifier_send(&s->notes, s->p->vm.run_as, summary, state);
 	if (!s->opts || !s->opts->notify)
 		return;
 	msg = xasprintf("STATUS=%s", state);
@@ -101,6 +103,7 @@ static void notify(struct sup *s, const char *state)
 static void paused_by_io_error(struct sup *s)
 {
 	const char *name = s->p->vm.name;
+	cleanup_free char *summary = xasprintf("VM %s is paused", name);
 
 	s->paused_by_error = true;
 	s->state = "paused (I/O error)";
@@ -111,7 +114,7 @@ static void paused_by_io_error(struct sup *s)
 		 s->io_error[0] ? s->io_error : "QEMU reported an I/O error",
 		 name, name);
 	log_error("%s", s->problem);
-	notify(s, s->problem);
+	notify(s, summary, s->problem);
 }
 
 static void end_run(struct sup *s)

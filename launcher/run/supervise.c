@@ -54,7 +54,7 @@ static void reap(struct sup *s)
 		} else if (s->swtpm && pid == s->swtpm) {
 			runstate_swtpm_gone(s, pid, status);
 			s->swtpm = 0;
-		} else {
+		} else if (!notifier_reaped(&s->notes, pid, status)) {
 			hooks_reaped(&s->hook, pid, status);
 		}
 	}
@@ -130,6 +130,9 @@ static int poll_timeout(const struct sup *s)
 	q = hooks_timeout(&s->hook);
 	if (q >= 0 && (t < 0 || q < t))
 		t = q;
+	q = notifier_timeout(&s->notes);
+	if (q >= 0 && (t < 0 || q < t))
+		t = q;
 	if (s->swtpm_judge) {
 		q = (int)(s->swtpm_judge - ladder_now_ms());
 		q = q < 0 ? 0 : q;
@@ -175,6 +178,7 @@ static void loop(struct sup *s)
 			clients_accept(s);
 		clients_poll(s);
 		ladder_on_deadline(s);
+		notifier_on_deadline(&s->notes);
 		reap(s);
 		runstate_swtpm_check(s);
 		post_start_check(s);
@@ -366,6 +370,16 @@ static int run_prepared(struct sup *s, struct run_opts *o, struct vr_error *err)
 	return outcome(s, err);
 }
 
+/* A run that ends without the guest powering off is news to the people
+ * at the desktop: the notifier runs while the host is given back. */
+static void ended_badly(struct sup *s, const struct vr_error *err)
+{
+	cleanup_free char *summary =
+		xasprintf("VM %s has ended", s->p->vm.name);
+
+	notifier_send(&s->notes, s->p->vm.run_as, summary, err->msg);
+}
+
 static void teardown(struct sup *s, const struct run_opts *o, int *code,
 		     struct vr_error *err)
 {
@@ -374,6 +388,8 @@ static void teardown(struct sup *s, const struct run_opts *o, int *code,
 
 	if (o->notify)
 		runtime_notify("STOPPING=1");
+	if (*code == VM_EXIT_CRASH || *code == VM_EXIT_PANIC)
+		ended_badly(s, err);
 	hooks_cancel(&s->hook, "the VM has ended");
 	if (hooks_phase(s, "pre-stop", reason, &e))
 		log_warn("%s", e.msg);
@@ -397,6 +413,7 @@ static void teardown(struct sup *s, const struct run_opts *o, int *code,
 	if (hooks_phase(s, "post-stop", reason, &e))
 		log_warn("%s", e.msg);
 	hooks_end_groups(&s->hook_groups);
+	notifier_end(&s->notes);
 }
 
 /* The pre-start hooks; when one fails (or a signal stops it) the host is

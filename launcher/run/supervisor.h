@@ -80,6 +80,7 @@ struct sup {
 	struct hook_run hook;		/* the phase whose hooks run now */
 	struct hook_groups hook_groups; /* ended with the VM */
 	bool hook_warned;		/* post-start failure reported */
+	struct notifier notes;		/* desktop notifiers running */
 };
 
 int64_t ladder_now_ms(void);
