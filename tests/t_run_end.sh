@@ -233,6 +233,11 @@ calls() {
 	find "$REC" -name 'call.*' | wc -l
 }
 
+# calls_are N: the stand-in ran N times (re-read on each try of wait_until)
+calls_are() {
+	[ "$(calls)" -eq "$1" ]
+}
+
 # call_has TEXT: the fixed line TEXT is in what the stand-in recorded
 call_has() {
 	cat "$REC"/call.* 2>/dev/null | grep -qxF -- "$1"
@@ -292,7 +297,7 @@ if [ -n "$TUID" ]; then
 	fresh
 	seat_sessions
 	if io_case "notify, seat session" "$TMP/notify.log"; then
-		check "notify: the notifier ran once" wait_until 10 test "$(calls)" -eq 1
+		check "notify: the notifier ran once" wait_until 10 calls_are 1
 		check "notify: as the user at the seat" call_has "uid=$TUID"
 		check "notify: with that user's groups only" \
 			call_has "groups=$(id -G "$TUSER")"
