@@ -66,16 +66,29 @@ static int fake_run(void *ctx, const struct strv *args, char *how, size_t hlen,
 	return 0;
 }
 
-static void want_default(struct strv *want)
-{
-	static const char *const list[] = {
-		"relaxed",     "vapic",	   "spinlocks=8191", "vpindex",
-		"runtime",     "synic",	   "stimer",	     "reset",
-		"frequencies", "tlbflush", "time",
-	};
+#define DEFAULT_LIST                                                           \
+	"relaxed,vapic,spinlocks=8191,vpindex,runtime,synic,stimer,reset,"     \
+	"frequencies,tlbflush,time"
 
-	for (size_t i = 0; i < ARRAY_SIZE(list); i++)
-		strv_add(want, list[i]);
+/* The verdict of q on list ("relaxed,vapic"). */
+static void judge(struct fake_qemu *q, const char *list, struct host_hv_qemu *v)
+{
+	struct hv_try t = {.run = fake_run, .ctx = q};
+	char *copy = xstrdup(list), *save = NULL;
+	struct strv want = {0};
+
+	for (char *w = strtok_r(copy, ",", &save); w;
+	     w = strtok_r(NULL, ",", &save))
+		strv_add(&want, w);
+	hv_verdict_judge(&want, &t, v);
+	strv_free(&want);
+	free(copy);
+}
+
+static void done(struct fake_qemu *q, struct host_hv_qemu *v)
+{
+	hv_verdict_free(v);
+	strv_free(&q->tried);
 }
 
 /* The cloud host's QEMU 7.2: hv-vapic and hv-time abort, hv-vpindex is
@@ -89,13 +102,10 @@ static void test_culprits(void **state)
 		"aborts", "failed to set MSR 0x40000021 to 0x0",
 		"fails",  "kernel doesn't allow setting HyperV VP_INDEX"};
 	struct fake_qemu q = {.bad = bad, .how = how};
-	struct hv_try t = {.run = fake_run, .ctx = &q};
 	struct host_hv_qemu v;
-	struct strv want = {0};
 
 	(void)state;
-	want_default(&want);
-	hv_verdict_judge(&want, &t, &v);
+	judge(&q, DEFAULT_LIST, &v);
 	assert_int_equal(v.state, HV_QEMU_REFUSED);
 	/* the whole list, -cpu host, then the 8 that need nothing */
 	assert_int_equal(v.runs, 10);
@@ -115,9 +125,7 @@ static void test_culprits(void **state)
 			    "setting HyperV VP_INDEX");
 	assert_null(hv_verdict_refused(&v, "relaxed"));
 	assert_null(hv_verdict_refused(&v, "synic"));
-	hv_verdict_free(&v);
-	strv_free(&q.tried);
-	strv_free(&want);
+	done(&q, &v);
 }
 
 /* A feature is tried with what it needs, values kept: synic alone is
@@ -127,17 +135,11 @@ static void test_needs_first(void **state)
 	static const char *const bad[] = {"hv-time=on", NULL};
 	static const char *const how[] = {"aborts", "failed to set MSR"};
 	struct fake_qemu q = {.bad = bad, .how = how};
-	struct hv_try t = {.run = fake_run, .ctx = &q};
 	struct host_hv_qemu v;
-	struct strv want = {0};
 
 	(void)state;
 	/* listed before what it needs: still judged after it */
-	strv_add(&want, "stimer");
-	strv_add(&want, "synic");
-	strv_add(&want, "vpindex");
-	strv_add(&want, "time");
-	hv_verdict_judge(&want, &t, &v);
+	judge(&q, "stimer,synic,vpindex,time", &v);
 	assert_int_equal(v.state, HV_QEMU_REFUSED);
 	assert_int_equal(v.refused.n, 1);
 	assert_string_equal(v.refused.v[0], "time");
@@ -146,21 +148,16 @@ static void test_needs_first(void **state)
 	assert_string_equal(q.tried.v[2], "hv-vpindex=on");
 	assert_string_equal(q.tried.v[3], "hv-time=on");
 	assert_string_equal(q.tried.v[4], "hv-vpindex=on,hv-synic=on");
-	hv_verdict_free(&v);
-	strv_free(&q.tried);
-	strv_free(&want);
+	done(&q, &v);
 }
 
 static void test_all_start(void **state)
 {
 	struct fake_qemu q = {0};
-	struct hv_try t = {.run = fake_run, .ctx = &q};
 	struct host_hv_qemu v;
-	struct strv want = {0};
 
 	(void)state;
-	want_default(&want);
-	hv_verdict_judge(&want, &t, &v);
+	judge(&q, DEFAULT_LIST, &v);
 	assert_int_equal(v.state, HV_QEMU_OK);
 	assert_int_equal(v.runs, 1);
 	assert_string_equal(q.tried.v[0],
@@ -169,30 +166,23 @@ static void test_all_start(void **state)
 			    "hv-stimer=on,hv-reset=on,hv-frequencies=on,"
 			    "hv-tlbflush=on,hv-time=on");
 	assert_null(hv_verdict_refused(&v, "vapic"));
-	hv_verdict_free(&v);
-	strv_free(&q.tried);
-	strv_free(&want);
+	done(&q, &v);
 }
 
 /* QEMU that cannot start a vCPU at all blames no enlightenment. */
 static void test_host_fails(void **state)
 {
 	struct fake_qemu q = {.host_fails = true};
-	struct hv_try t = {.run = fake_run, .ctx = &q};
 	struct host_hv_qemu v;
-	struct strv want = {0};
 
 	(void)state;
-	want_default(&want);
-	hv_verdict_judge(&want, &t, &v);
+	judge(&q, DEFAULT_LIST, &v);
 	assert_int_equal(v.state, HV_QEMU_UNKNOWN);
 	assert_int_equal(v.runs, 2);
 	assert_string_equal(v.unknown_why, "aborts with -cpu host alone: "
 					   "failed to set MSR 0x10a to 0x69");
 	assert_null(hv_verdict_refused(&v, "relaxed"));
-	hv_verdict_free(&v);
-	strv_free(&q.tried);
-	strv_free(&want);
+	done(&q, &v);
 }
 
 /* Two that fail only together: no one culprit, nothing left out. */
@@ -200,23 +190,17 @@ static void test_only_together(void **state)
 {
 	static const char *const pair[] = {"hv-relaxed=on", "hv-reset=on"};
 	struct fake_qemu q = {.pair = pair};
-	struct hv_try t = {.run = fake_run, .ctx = &q};
 	struct host_hv_qemu v;
-	struct strv want = {0};
 
 	(void)state;
-	strv_add(&want, "relaxed");
-	strv_add(&want, "reset");
-	hv_verdict_judge(&want, &t, &v);
+	judge(&q, "relaxed,reset", &v);
 	assert_int_equal(v.state, HV_QEMU_UNKNOWN);
 	assert_int_equal(v.runs, 4);
 	assert_string_equal(v.unknown_why,
 			    "fails with all of them: they do not get along, "
 			    "though it starts with each alone");
 	assert_null(hv_verdict_refused(&v, "relaxed"));
-	hv_verdict_free(&v);
-	strv_free(&q.tried);
-	strv_free(&want);
+	done(&q, &v);
 }
 
 static void test_cache_line(void **state)

@@ -111,55 +111,62 @@ static char *deps_text(const struct strv *deps)
 		       : xstrdup("");
 }
 
+/* The start refused at the enlightenments line: the profile asks for
+ * list, which the host cannot give (why). */
+static int hv_refuse(struct qemu_build *b, const char *list, const char *why,
+		     const struct hv_gone *g)
+{
+	cleanup_free char *at = profile_where(b->p, "hyperv", "enlightenments");
+	cleanup_free char *d = deps_text(&g->deps);
+
+	return vr_errorx(b->err, ENOTSUP,
+			 "%s: [hyperv] enlightenments asks for %s, which %s. "
+			 "Remove them%s, or set [hyperv] unsupported = drop to "
+			 "leave them out with a warning",
+			 at, list, why, d);
+}
+
 /* KVM lacks some: left out with a warning, or refused when the profile
  * says so. 0, or -errno with b->err filled. */
 static int kvm_verdict(struct qemu_build *b, const struct hv_gone *g)
 {
-	cleanup_free char *l = joined(&g->kvm), *at = NULL;
+	cleanup_free char *l = joined(&g->kvm);
 	cleanup_free char *d = deps_text(&g->deps);
 
 	if (!g->kvm.n)
 		return 0;
-	if (b->p->hyperv.unsupported == HV_UNSUPPORTED_DROP) {
-		strv_addf(b->warnings,
-			  "this host's KVM does not offer the Hyper-V "
-			  "enlightenments %s: left out%s",
-			  l, g->qemu.n ? "" : d);
-		return 0;
-	}
-	at = profile_where(b->p, "hyperv", "enlightenments");
-	return vr_errorx(b->err, ENOTSUP,
-			 "%s: [hyperv] enlightenments asks for %s, which this "
-			 "host's KVM does not offer (KVM_GET_SUPPORTED_HV_CPUID"
-			 "): QEMU would refuse to start or abort. Remove them%s"
-			 ", or set [hyperv] unsupported = drop to leave them "
-			 "out with a warning",
-			 at, l, d);
+	if (b->p->hyperv.unsupported == HV_UNSUPPORTED_REFUSE)
+		return hv_refuse(b, l,
+				 "this host's KVM does not offer (KVM_GET_"
+				 "SUPPORTED_HV_CPUID): QEMU would refuse to "
+				 "start or abort",
+				 g);
+	strv_addf(b->warnings,
+		  "this host's KVM does not offer the Hyper-V enlightenments "
+		  "%s: left out%s",
+		  l, g->qemu.n ? "" : d);
+	return 0;
 }
 
 /* QEMU cannot start with some (it aborts, or refuses): the same. */
 static int qemu_verdict(struct qemu_build *b, const struct hv_gone *g)
 {
-	cleanup_free char *l = joined(&g->qemu), *at = NULL;
+	cleanup_free char *l = joined(&g->qemu), *which = NULL;
 	cleanup_free char *d = deps_text(&g->deps);
 	cleanup_free char *why =
 		hv_verdict_text(&b->h->hv_qemu, &b->h->qemu, &g->qemu);
 
 	if (!g->qemu.n)
 		return 0;
-	if (b->p->hyperv.unsupported == HV_UNSUPPORTED_DROP) {
-		strv_addf(b->warnings,
-			  "%s: the Hyper-V enlightenments %s are left out%s",
-			  why, l, d);
-		return 0;
+	if (b->p->hyperv.unsupported == HV_UNSUPPORTED_REFUSE) {
+		which = xasprintf("QEMU cannot start a vCPU with here (%s)",
+				  why);
+		return hv_refuse(b, l, which, g);
 	}
-	at = profile_where(b->p, "hyperv", "enlightenments");
-	return vr_errorx(b->err, ENOTSUP,
-			 "%s: [hyperv] enlightenments asks for %s, which QEMU "
-			 "cannot start a vCPU with here (%s). Remove them%s, "
-			 "or set [hyperv] unsupported = drop to leave them out "
-			 "with a warning",
-			 at, l, why, d);
+	strv_addf(b->warnings,
+		  "%s: the Hyper-V enlightenments %s are left out%s", why, l,
+		  d);
+	return 0;
 }
 
 static int add_features(struct qemu_build *b, struct strv *f,
