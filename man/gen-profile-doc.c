@@ -19,7 +19,12 @@ static const struct {
 	{"firmware", "The firmware: UEFI (OVMF) or legacy BIOS (SeaBIOS)."},
 	{"cpu", "The vCPU topology, and how vCPUs and host CPUs are tied "
 		"together."},
-	{"hyperv", "Hyper-V enlightenments, for Windows guests."},
+	{"hyperv", "Hyper-V enlightenments, for Windows guests. With accel = "
+		   "kvm, each must be offered by this host's KVM and accepted "
+		   "by the profile's QEMU on this kernel: vmrun starts that "
+		   "QEMU (-cpu host,hv-..., -S, killed after 10 s) to ask, "
+		   "and caches its answer in /var/cache/vmrun. The others "
+		   "are handled as unsupported says."},
 	{"memory", "How guest RAM is backed on the host."},
 	{"smbios", "The SMBIOS (DMI) tables the guest sees."},
 	{"clock", "The guest's clock."},

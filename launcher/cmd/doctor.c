@@ -115,6 +115,7 @@ static void doctor_load(struct doctor *d, const char *path)
 	if (host_probe(&d->host, qemu, flags, &d->qemu_err) == 0) {
 		d->h = &d->host;
 		vr_error_clear(&d->qemu_err);
+		hv_probe_qemu(&d->host, d->p);
 	} else if (host_probe(&d->host, DOCTOR_NO_QEMU, flags, &d->host_err) ==
 		   0) {
 		d->h = &d->host;

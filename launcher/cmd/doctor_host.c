@@ -152,42 +152,84 @@ void doctor_check_kvm(struct doctor *d, const struct doctor_check *c)
 			      "present, but unusable: %s", k->why);
 }
 
-static void hv_add_missing(char **s, const struct host_kvm *k, const char *name)
-{
-	char *t;
-
-	if (kvm_hv_offered(k, name))
-		return;
-	t = xasprintf("%s%s%s", *s, **s ? ", " : "", name);
-	free(*s);
-	*s = t;
-}
-
-/* "vapic, time" of the profile's list (without a profile, of the
- * default one) that KVM does not offer; malloc'd, "" for none. */
-static char *hv_missing(const struct doctor *d, const struct host_kvm *k)
+/* The profile's list of enlightenments (without a profile, the default
+ * one), by name. */
+static void hv_names(const struct doctor *d, struct strv *out)
 {
 	cleanup_free char *list = xstrdup(PROFILE_HV_DEFAULT);
-	char *s = xstrdup(""), *save = NULL;
+	char *save = NULL;
 
-	if (d->p) {
-		for (size_t i = 0; i < d->p->hyperv.nfeatures; i++)
-			hv_add_missing(&s, k, d->p->hyperv.features[i].name);
-		return s;
-	}
-	for (char *t = strtok_r(list, ",", &save); t;
+	for (size_t i = 0; d->p && i < d->p->hyperv.nfeatures; i++)
+		strv_add(out, d->p->hyperv.features[i].name);
+	for (char *t = d->p ? NULL : strtok_r(list, ",", &save); t;
 	     t = strtok_r(NULL, ",", &save)) {
 		t[strcspn(t, "=")] = '\0';
-		hv_add_missing(&s, k, t);
+		strv_add(out, t);
+	}
+}
+
+/* "vapic, time" of names that KVM does not offer; malloc'd, "" for none. */
+static char *hv_missing(const struct strv *names, const struct host_kvm *k)
+{
+	char *s = xstrdup(""), *t;
+
+	for (size_t i = 0; i < names->n; i++) {
+		if (kvm_hv_offered(k, names->v[i]))
+			continue;
+		t = xasprintf("%s%s%s", s, *s ? ", " : "", names->v[i]);
+		free(s);
+		s = t;
 	}
 	return s;
+}
+
+/* Why QEMU cannot start a vCPU with some of names (hv_probe.c), or NULL. */
+static char *hv_qemu_why(const struct doctor *d, const struct strv *names)
+{
+	const struct host_hv_qemu *q = d->h ? &d->h->hv_qemu : NULL;
+
+	for (size_t i = 0; q && i < names->n; i++)
+		if (hv_verdict_refused(q, names->v[i]))
+			return hv_verdict_text(q, &d->h->qemu, names);
+	return NULL;
+}
+
+static void hv_report(struct doctor *d, const struct doctor_check *c,
+		      const char *missing, const char *qemu_why)
+{
+	bool refuse = d->p && d->p->hyperv.unsupported == HV_UNSUPPORTED_REFUSE;
+	cleanup_free char *kvm = NULL;
+	const char *sep = qemu_why ? "; so " : ": ";
+
+	if (*missing)
+		kvm = xasprintf(d->p ? "KVM does not offer %s, which [hyperv] "
+				       "enlightenments asks for"
+				     : "KVM does not offer %s of "
+				       "enlightenments = default",
+				missing);
+	if (!d->p)
+		doctor_report(d, c, DOCTOR_WARN, "",
+			      "%s%s%s%svmrun leaves them out of a profile "
+			      "that asks for them, with a warning",
+			      kvm ? kvm : "", kvm && qemu_why ? "; " : "",
+			      qemu_why ? qemu_why : "", sep);
+	else
+		doctor_report(d, c, refuse ? DOCTOR_FAIL : DOCTOR_WARN,
+			      "remove them from [hyperv] enlightenments",
+			      "%s%s%s%s%s", kvm ? kvm : "",
+			      kvm && qemu_why ? "; " : "",
+			      qemu_why ? qemu_why : "", sep,
+			      refuse ? "with unsupported = refuse the start "
+				       "is refused"
+				     : "a run leaves them out (unsupported = "
+				       "drop)");
 }
 
 void doctor_check_hyperv(struct doctor *d, const struct doctor_check *c)
 {
 	const struct host_kvm *k = doctor_kvm(d);
-	cleanup_free char *missing = NULL;
-	bool refuse;
+	cleanup_free char *missing = NULL, *qemu_why = NULL;
+	struct strv names = {0};
 
 	if (!doctor_needs_kvm(d) || (d->p && !d->p->hyperv.nfeatures)) {
 		doctor_report(d, c, DOCTOR_SKIP, NULL, "not used: %s",
@@ -197,37 +239,26 @@ void doctor_check_hyperv(struct doctor *d, const struct doctor_check *c)
 					"what TCG cannot give)");
 		return;
 	}
-	if (k->state != KVM_OK || !k->hv_known) {
+	hv_names(d, &names);
+	qemu_why = k->state == KVM_OK ? hv_qemu_why(d, &names) : NULL;
+	if (k->state != KVM_OK || (!k->hv_known && !qemu_why)) {
 		doctor_report(d, c, DOCTOR_SKIP, NULL, "cannot tell: %s",
 			      k->state != KVM_OK
 				      ? "KVM is not usable (see above)"
 				      : "this kernel's KVM does not answer "
 					"KVM_GET_SUPPORTED_HV_CPUID");
+		strv_free(&names);
 		return;
 	}
-	missing = hv_missing(d, k);
-	refuse = d->p && d->p->hyperv.unsupported == HV_UNSUPPORTED_REFUSE;
-	if (!*missing)
+	missing = hv_missing(&names, k);
+	strv_free(&names);
+	if (!*missing && !qemu_why)
 		doctor_report(d, c, DOCTOR_OK, NULL,
 			      "KVM offers every enlightenment %s",
 			      d->p ? "the profile asks for"
 				   : "of enlightenments = default");
-	else if (!d->p)
-		doctor_report(d, c, DOCTOR_WARN, "",
-			      "KVM does not offer %s of enlightenments = "
-			      "default: vmrun leaves them out of a profile "
-			      "that asks for them, with a warning",
-			      missing);
 	else
-		doctor_report(d, c, refuse ? DOCTOR_FAIL : DOCTOR_WARN,
-			      "remove them from [hyperv] enlightenments",
-			      "KVM does not offer %s, which [hyperv] "
-			      "enlightenments asks for: %s",
-			      missing,
-			      refuse ? "with unsupported = refuse the start "
-				       "is refused"
-				     : "a run leaves them out (unsupported = "
-				       "drop)");
+		hv_report(d, c, missing, qemu_why);
 }
 
 static size_t iommu_group_count(void)

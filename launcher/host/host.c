@@ -433,5 +433,6 @@ void host_free(struct host *h)
 	free(h->ovmf_vars_sb);
 	free(h->qemu.path);
 	strv_free(&h->qemu.machines);
+	hv_verdict_free(&h->hv_qemu);
 	memset(h, 0, sizeof(*h));
 }

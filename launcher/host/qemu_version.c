@@ -27,7 +27,7 @@ static char *host_find_qemu(const char *qemu)
 
 /* How long `qemu -version` may take (VMRUN_QEMU_PROBE_TIMEOUT_MS for the
  * tests): a binary that never answers must not hang --dry-run. */
-static long probe_timeout_ms(void)
+long host_qemu_timeout_ms(void)
 {
 	const char *v = getenv("VMRUN_QEMU_PROBE_TIMEOUT_MS");
 	long ms = v && *v ? strtol(v, NULL, 10) : 0;
@@ -35,7 +35,7 @@ static long probe_timeout_ms(void)
 	return ms > 0 ? ms : 10000;
 }
 
-static long now_ms(void)
+long host_qemu_now_ms(void)
 {
 	struct timespec ts;
 
@@ -77,7 +77,7 @@ static bool probe_read(int fd, char *buf, size_t len, long deadline)
 
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		long left = deadline - now_ms();
+		long left = deadline - host_qemu_now_ms();
 
 		if (left <= 0)
 			break;
@@ -98,14 +98,14 @@ static bool probe_read(int fd, char *buf, size_t len, long deadline)
 }
 
 /* Reap pid before deadline; false on timeout (it is then killed). */
-static bool probe_wait(pid_t pid, int *status, long deadline)
+bool host_qemu_reap(pid_t pid, int *status, long deadline)
 {
 	for (;;) {
 		pid_t w = waitpid(pid, status, WNOHANG);
 
 		if (w == pid || (w < 0 && errno != EINTR))
 			return w == pid;
-		if (now_ms() >= deadline)
+		if (host_qemu_now_ms() >= deadline)
 			break;
 		poll(NULL, 0, 10);
 	}
@@ -122,7 +122,8 @@ static bool probe_wait(pid_t pid, int *status, long deadline)
 static int host_qemu_output(const char *path, const char *opt, const char *arg,
 			    char *buf, size_t len, struct vr_error *err)
 {
-	long limit = probe_timeout_ms(), deadline = now_ms() + limit;
+	long limit = host_qemu_timeout_ms(),
+	     deadline = host_qemu_now_ms() + limit;
 	int fd[2], status = 0, r;
 	bool done;
 	pid_t pid;
@@ -142,7 +143,7 @@ static int host_qemu_output(const char *path, const char *opt, const char *arg,
 	close(fd[0]);
 	if (!done)
 		deadline = 0; /* kill it now */
-	if (!probe_wait(pid, &status, deadline))
+	if (!host_qemu_reap(pid, &status, deadline))
 		return vr_errorx(err, ETIMEDOUT,
 				 "%s %s did not answer within %ld ms: "
 				 "is it a QEMU binary? Set [vm] qemu in the "
@@ -175,7 +176,8 @@ int host_qemu_parse_version(const char *out, struct host_qemu *q)
  * by what changes when the binary does (device, inode, size, times). */
 #define QEMU_CACHE_DIR "/var/cache/vmrun"
 
-static char *qemu_cache_file(const char *path, char *key, size_t len)
+char *host_qemu_cache_file(const char *path, const char *what, char *key,
+			   size_t len)
 {
 	uint32_t h = 2166136261u;
 	struct stat st;
@@ -184,19 +186,21 @@ static char *qemu_cache_file(const char *path, char *key, size_t len)
 		return NULL;
 	for (const char *c = path; *c; c++)
 		h = (h ^ (unsigned char)*c) * 16777619u;
-	snprintf(key, len, "%s %llu %llu %lld %lld.%09ld %lld.%09ld", path,
+	for (const char *c = what; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	snprintf(key, len, "%s %llu %llu %lld %lld.%09ld %lld.%09ld%s%s", path,
 		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
 		 (long long)st.st_size, (long long)st.st_mtim.tv_sec,
 		 st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
-		 st.st_ctim.tv_nsec);
+		 st.st_ctim.tv_nsec, *what ? " " : "", what);
 	return xasprintf("%s/qemu-%08x", QEMU_CACHE_DIR, h);
 }
 
-static bool qemu_cache_get(const char *file, const char *key, char *out,
-			   size_t len)
+bool host_qemu_cache_get(const char *file, const char *key, char *out,
+			 size_t len)
 {
 	cleanup_fclose FILE *f = file ? fopen(file, "re") : NULL;
-	char line[4096];
+	char line[QEMU_CACHE_KEY_MAX];
 
 	if (!f || !fgets(line, sizeof(line), f))
 		return false;
@@ -208,7 +212,7 @@ static bool qemu_cache_get(const char *file, const char *key, char *out,
 }
 
 /* Best effort: a cache that cannot be written is only slower. */
-static void qemu_cache_put(const char *file, const char *key, const char *out)
+void host_qemu_cache_put(const char *file, const char *key, const char *out)
 {
 	cleanup_free char *tmp = NULL;
 	FILE *f;
@@ -227,14 +231,14 @@ static void qemu_cache_put(const char *file, const char *key, const char *out)
 int host_probe_qemu(struct host_qemu *q, const char *qemu, struct vr_error *err)
 {
 	cleanup_free char *cache = NULL;
-	char out[1024], key[4200];
+	char out[1024], key[QEMU_CACHE_KEY_MAX];
 	int r;
 
 	q->path = host_find_qemu(qemu);
 	if (!q->path)
 		return 0;
-	cache = qemu_cache_file(q->path, key, sizeof(key));
-	if (qemu_cache_get(cache, key, out, sizeof(out)) &&
+	cache = host_qemu_cache_file(q->path, "", key, sizeof(key));
+	if (host_qemu_cache_get(cache, key, out, sizeof(out)) &&
 	    !host_qemu_parse_version(out, q))
 		return 0;
 	r = host_qemu_output(q->path, "-version", NULL, out, sizeof(out), err);
@@ -242,7 +246,7 @@ int host_probe_qemu(struct host_qemu *q, const char *qemu, struct vr_error *err)
 		return r;
 	out[strcspn(out, "\n")] = '\0';
 	if (!host_qemu_parse_version(out, q))
-		qemu_cache_put(cache, key, out);
+		host_qemu_cache_put(cache, key, out);
 	if (host_qemu_parse_version(out, q))
 		return vr_errorx(err, EINVAL,
 				 "%s -version printed '%s', not 'QEMU "

@@ -237,8 +237,10 @@ const struct pkey profile_keys[] = {
 	 .values = "up to 12 characters", .help = "hv-vendor-id"},
 	{S(SEC_HYPERV), "unsupported", &pt_enum, O(profile_hyperv, unsupported),
 	 "drop", .choices = hv_unsupported_vals,
-	 .help = "enlightenments this host's KVM does not offer: drop (left "
-		 "out, with a warning) or refuse (the start is refused)"},
+	 .help = "enlightenments this host's KVM does not offer, or that its "
+		 "QEMU cannot start a vCPU with (it is asked, with -cpu "
+		 "host,hv-...): drop (left out, with a warning naming "
+		 "QEMU's message) or refuse (the start is refused)"},
 
 	/* [memory] */
 	{S(SEC_MEMORY), "hugepages", &pt_enum, O(profile_memory, hugepages),

@@ -45,6 +45,8 @@ int vm_load(const char *profile_path, struct vm *vm, struct vr_error *err)
 		       vm_probe_flags(&vm->profile), err);
 	if (r)
 		goto fail_profile;
+	/* QEMU's own answer on the enlightenments KVM offers (hv_probe.c) */
+	hv_probe_qemu(&vm->host, &vm->profile);
 	r = planner_build(&vm->profile, &vm->host, &vm->plan, err);
 	if (r)
 		goto fail_host;
