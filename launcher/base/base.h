@@ -94,6 +94,9 @@ void cleanup_fclosep(FILE **f);
 
 /* Allocation never fails silently: out of memory aborts before any host
  * change is made (planning only); the engine preallocates what it needs. */
+/* Milliseconds on the monotonic clock: deadlines and elapsed times. */
+int64_t now_ms(void);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

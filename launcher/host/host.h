@@ -270,7 +270,6 @@ void host_qemu_machines(struct host_qemu *q);
  * the reaping of a probed QEMU by a deadline (killed, with its process
  * group, when it is not gone by then: false). */
 long host_qemu_timeout_ms(void);
-long host_qemu_now_ms(void);
 bool host_qemu_reap(pid_t pid, int *status, long deadline);
 /* Root's cache of QEMU's answers (/var/cache/vmrun): the file and key of
  * the question what (a word, "" for -version) asked of the binary at path,

@@ -115,7 +115,7 @@ static int hv_talk(struct hv_io *io, long deadline)
 		struct pollfd pfd[2] = {
 			{.fd = io->sock, .events = POLLIN},
 			{.fd = io->err_open ? io->err : -1, .events = POLLIN}};
-		long left = deadline - host_qemu_now_ms();
+		long left = deadline - now_ms();
 		int r;
 
 		if (left <= 0)
@@ -226,7 +226,7 @@ static int hv_start(struct hv_runner *r, const struct strv *args,
 			      "-mon",
 			      "chardev=qmp,mode=control",
 			      NULL};
-	long deadline = host_qemu_now_ms() + r->limit;
+	long deadline = now_ms() + r->limit;
 	int sv[2], ep[2], talk;
 	pid_t pid;
 

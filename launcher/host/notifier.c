@@ -17,14 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The user's session bus: a socket of theirs in a folder of theirs
  * (neither a link), or false. */
 static bool bus_ok(uid_t uid)

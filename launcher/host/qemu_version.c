@@ -35,14 +35,6 @@ long host_qemu_timeout_ms(void)
 	return ms > 0 ? ms : 10000;
 }
 
-long host_qemu_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* `path opt [arg]` in a process group of its own, stdout to out_fd. */
 static pid_t probe_start(const char *path, const char *opt, const char *arg,
 			 int out_fd, int other_fd)
@@ -77,7 +69,7 @@ static bool probe_read(int fd, char *buf, size_t len, long deadline)
 
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		long left = deadline - host_qemu_now_ms();
+		long left = deadline - now_ms();
 
 		if (left <= 0)
 			break;
@@ -105,7 +97,7 @@ bool host_qemu_reap(pid_t pid, int *status, long deadline)
 
 		if (w == pid || (w < 0 && errno != EINTR))
 			return w == pid;
-		if (host_qemu_now_ms() >= deadline)
+		if (now_ms() >= deadline)
 			break;
 		poll(NULL, 0, 10);
 	}
@@ -122,8 +114,7 @@ bool host_qemu_reap(pid_t pid, int *status, long deadline)
 static int host_qemu_output(const char *path, const char *opt, const char *arg,
 			    char *buf, size_t len, struct vr_error *err)
 {
-	long limit = host_qemu_timeout_ms(),
-	     deadline = host_qemu_now_ms() + limit;
+	long limit = host_qemu_timeout_ms(), deadline = now_ms() + limit;
 	int fd[2], status = 0, r;
 	bool done;
 	pid_t pid;

@@ -102,7 +102,7 @@ static int client_send(struct client *c, json_object *msg)
 static void client_wait_request(struct client *c)
 {
 	c->state = CL_READING;
-	c->deadline = ladder_now_ms() + CLIENT_REQUEST_MS;
+	c->deadline = now_ms() + CLIENT_REQUEST_MS;
 }
 
 /* "force" is a JSON boolean or absent: {"force": "no"} is refused, not
@@ -274,7 +274,7 @@ static int client_poll_query(struct sup *s, struct client *c)
 
 void clients_poll(struct sup *s)
 {
-	int64_t now = ladder_now_ms();
+	int64_t now = now_ms();
 
 	for (size_t i = s->nclients; i-- > 0;) {
 		struct client *c = s->clients[i];
@@ -288,7 +288,7 @@ void clients_poll(struct sup *s)
 
 int clients_next_timeout(const struct sup *s)
 {
-	int64_t best = -1, now = ladder_now_ms();
+	int64_t best = -1, now = now_ms();
 
 	for (size_t i = 0; i < s->nclients; i++) {
 		const struct client *c = s->clients[i];

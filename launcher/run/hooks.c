@@ -23,14 +23,6 @@
 /* After the timeout: SIGTERM to the group, SIGKILL this much later. */
 #define HOOK_KILL_GRACE_MS 2000
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const struct strv *phase_hooks(const struct profile *p,
 				      const char *phase)
 {

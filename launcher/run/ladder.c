@@ -8,14 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-int64_t ladder_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void qmp_async(struct sup *s, const char *cmd)
 {
 	struct vr_error e = {0};
@@ -29,7 +21,7 @@ static void qmp_async(struct sup *s, const char *cmd)
 void ladder_enter(struct sup *s, enum stage st)
 {
 	unsigned timeout_ms = s->p->vm.shutdown_timeout * 1000;
-	int64_t now = ladder_now_ms();
+	int64_t now = now_ms();
 
 	s->stage = st;
 	switch (st) {
@@ -95,7 +87,7 @@ void ladder_stop(struct sup *s, bool force)
 
 void ladder_on_deadline(struct sup *s)
 {
-	if (!s->deadline || ladder_now_ms() < s->deadline)
+	if (!s->deadline || now_ms() < s->deadline)
 		return;
 	if (s->stage == ST_POWERDOWN2)
 		log_warn("the guest did not power off within %u s",
@@ -120,7 +112,7 @@ void ladder_on_event(const struct qmp_event *ev, void *data)
 			if (s->stage < ST_QUIT) {
 				qmp_async(s, "quit");
 				s->stage = ST_QUIT;
-				s->deadline = ladder_now_ms() + GRACE_MS;
+				s->deadline = now_ms() + GRACE_MS;
 			}
 		}
 	} else if (!strcmp(ev->name, "GUEST_PANICKED")) {
@@ -147,9 +139,8 @@ bool ladder_powering_off(const struct sup *s)
 void ladder_show_power_off(const struct sup *s)
 {
 	if (ladder_powering_off(s))
-		log_progress(
-			"power-off",
-			(unsigned long long)(ladder_now_ms() - s->stop_start) /
-				1000,
-			s->p->vm.shutdown_timeout, "s");
+		log_progress("power-off",
+			     (unsigned long long)(now_ms() - s->stop_start) /
+				     1000,
+			     s->p->vm.shutdown_timeout, "s");
 }

@@ -49,7 +49,7 @@ static void show(int64_t elapsed, int64_t est)
 
 int prealloc_wait(struct sup *s, int qmp_fd, struct vr_error *err)
 {
-	int64_t start = ladder_now_ms(), est, elapsed = 0;
+	int64_t start = now_ms(), est, elapsed = 0;
 	struct pollfd fds[3];
 	int sig = 0;
 
@@ -62,7 +62,7 @@ int prealloc_wait(struct sup *s, int qmp_fd, struct vr_error *err)
 		fds[2] = (struct pollfd){s->qemu_pidfd, POLLIN, 0};
 		if (poll(fds, 3, 250) < 0 && errno != EINTR)
 			return vr_error(err, errno, "poll");
-		elapsed = ladder_now_ms() - start;
+		elapsed = now_ms() - start;
 		if (fds[0].revents || fds[2].revents)
 			break;
 		if (fds[1].revents && (sig = read_signal(s->sigfd)))

@@ -173,7 +173,7 @@ void runstate_swtpm_gone(struct sup *s, pid_t pid, int status)
 		return;
 	s->swtpm_ended = pid;
 	s->swtpm_status = status;
-	s->swtpm_judge = ladder_now_ms() + SWTPM_GRACE_MS;
+	s->swtpm_judge = now_ms() + SWTPM_GRACE_MS;
 }
 
 void runstate_swtpm_check(struct sup *s)
@@ -181,7 +181,7 @@ void runstate_swtpm_check(struct sup *s)
 	int status = s->swtpm_status;
 	cleanup_free char *how = NULL;
 
-	if (!s->swtpm_judge || ladder_now_ms() < s->swtpm_judge)
+	if (!s->swtpm_judge || now_ms() < s->swtpm_judge)
 		return;
 	s->swtpm_judge = 0;
 	if (s->stage != ST_RUNNING || s->qemu_gone || !s->qmp)

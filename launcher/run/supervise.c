@@ -105,7 +105,7 @@ static void on_qmp(struct sup *s, short revents)
 		s->qmp = NULL;
 		/* QEMU is going away; make sure it does */
 		if (s->stage < ST_TERM && !s->deadline)
-			s->deadline = ladder_now_ms() + GRACE_MS;
+			s->deadline = now_ms() + GRACE_MS;
 		if (s->stage < ST_QUIT)
 			s->stage = ST_QUIT;
 	}
@@ -117,7 +117,7 @@ static int poll_timeout(const struct sup *s)
 	int q;
 
 	if (s->deadline) {
-		t = s->deadline - ladder_now_ms();
+		t = s->deadline - now_ms();
 		if (t < 0)
 			t = 0;
 	}
@@ -134,7 +134,7 @@ static int poll_timeout(const struct sup *s)
 	if (q >= 0 && (t < 0 || q < t))
 		t = q;
 	if (s->swtpm_judge) {
-		q = (int)(s->swtpm_judge - ladder_now_ms());
+		q = (int)(s->swtpm_judge - now_ms());
 		q = q < 0 ? 0 : q;
 		if (t < 0 || q < t)
 			t = q;

@@ -83,7 +83,6 @@ struct sup {
 	struct notifier notes;		/* desktop notifiers running */
 };
 
-int64_t ladder_now_ms(void);
 /* The stop ladder: system_powerdown twice, the profile's timeout, quit,
  * SIGTERM, SIGKILL. */
 void ladder_enter(struct sup *s, enum stage st);
