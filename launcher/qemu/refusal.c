@@ -221,9 +221,10 @@ static bool line_refusal(const struct strv *argv, const struct strv *origin,
 	char name[64];
 	long at;
 
-	if (!strncmp(m, "warning: ", 9) || !strncmp(m, "info: ", 6))
-		return false;
 	at = by_option(argv, m, &rest);
+	/* warn_report(): "warning: " after the option, if any */
+	if (!strncmp(rest, "warning: ", 9) || !strncmp(rest, "info: ", 6))
+		return false;
 	if (at < 0)
 		at = by_token(argv, origin, m);
 	from = at >= 0 && (size_t)at < origin->n ? origin->v[at] : NULL;
