@@ -16,26 +16,26 @@
 #include <string.h>
 
 /* Line numbers matter: the messages point at them. */
-static const char profile_text[] = "[vm]\n"			   /* 1 */
-				   "name = t\n"			   /* 2 */
-				   "memory = 1G\n"		   /* 3 */
-				   "accel = tcg\n"		   /* 4 */
-				   "\n"				   /* 5 */
-				   "[firmware]\n"		   /* 6 */
-				   "type = seabios\n"		   /* 7 */
-				   "\n"				   /* 8 */
-				   "[hyperv]\n"			   /* 9 */
+static const char profile_text[] = "[vm]\n"			     /* 1 */
+				   "name = t\n"			     /* 2 */
+				   "memory = 1G\n"		     /* 3 */
+				   "accel = tcg\n"		     /* 4 */
+				   "\n"				     /* 5 */
+				   "[firmware]\n"		     /* 6 */
+				   "type = seabios\n"		     /* 7 */
+				   "\n"				     /* 8 */
+				   "[hyperv]\n"			     /* 9 */
 				   "enlightenments = relaxed,time\n" /* 10 */
-				   "\n"				   /* 11 */
-				   "[pci.gpu]\n"		   /* 12 */
-				   "host = 01:00.0\n"		   /* 13 */
-				   "\n"				   /* 14 */
-				   "[disk.boot]\n"		   /* 15 */
-				   "file = /var/lib/vms/t.img\n"   /* 16 */
-				   "format = qcow2\n"		   /* 17 */
-				   "\n"				   /* 18 */
-				   "[net.lan]\n"		   /* 19 */
-				   "mode = user\n";		   /* 20 */
+				   "\n"				     /* 11 */
+				   "[pci.gpu]\n"		     /* 12 */
+				   "host = 01:00.0\n"		     /* 13 */
+				   "\n"				     /* 14 */
+				   "[disk.boot]\n"		     /* 15 */
+				   "file = /var/lib/vms/t.img\n"     /* 16 */
+				   "format = qcow2\n"		     /* 17 */
+				   "\n"				     /* 18 */
+				   "[net.lan]\n"		     /* 19 */
+				   "mode = user\n";		     /* 20 */
 
 struct fixture {
 	struct profile p;
@@ -113,8 +113,7 @@ static void test_origins(void **state)
 			assert_string_equal(fx->origin.v[i],
 					    "disk.boot format");
 		if (!strcmp(fx->argv.v[i], "-machine"))
-			assert_string_equal(fx->origin.v[i + 1],
-					    "vm machine");
+			assert_string_equal(fx->origin.v[i + 1], "vm machine");
 		if (!strcmp(fx->argv.v[i], "-chardev"))
 			assert_string_equal(fx->origin.v[i + 1], "");
 	}
@@ -245,9 +244,9 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_origins),	 T(test_vfio_timestamped),
-		T(test_disk_format),	 T(test_file_token),
-		T(test_msr_abort),	 T(test_memory_id),
+		T(test_origins),	  T(test_vfio_timestamped),
+		T(test_disk_format),	  T(test_file_token),
+		T(test_msr_abort),	  T(test_memory_id),
 		T(test_nothing_and_last),
 	};
 

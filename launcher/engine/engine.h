@@ -116,7 +116,7 @@ struct plan {
 	struct vm_paths paths;
 	struct op *ops;
 	size_t nops;
-	struct strv argv;     /* the full QEMU command line */
+	struct strv argv; /* the full QEMU command line */
 	/* parallel to argv: the profile section (and key) each argument
 	 * comes from, "" for vmrun's own (qemu_argv_build()) */
 	struct strv argv_origin;

@@ -65,14 +65,14 @@ static const char *skip_program(const char *l, const char *argv0)
 	base = base ? base + 1 : argv0;
 	if (!n || memchr(l, ' ', n))
 		return l;
-	if (!strncmp(l, "qemu", 4) || (strlen(base) == n && !strncmp(l, base, n)))
+	if (!strncmp(l, "qemu", 4) ||
+	    (strlen(base) == n && !strncmp(l, base, n)))
 		return colon + 2;
 	return l;
 }
 
 /* QEMU names the option it refuses as it was given: "-opt value: ". */
-static long by_option(const struct strv *argv, const char *m,
-		      const char **rest)
+static long by_option(const struct strv *argv, const char *m, const char **rest)
 {
 	for (size_t i = 1; i + 1 < argv->n; i++) {
 		const char *o = argv->v[i], *v = argv->v[i + 1];
@@ -111,9 +111,9 @@ static bool has_word(const char *m, const char *tok)
  * that m mentions; 0 when none. */
 static size_t arg_mentioned(const char *arg, const char *m)
 {
-	static const char *const keys[] = {"id",   "node-name", "host",
-					   "filename", "mem-path", "evdev",
-					   "romfile",	"ifname",	"path"};
+	static const char *const keys[] = {"id",       "node-name", "host",
+					   "filename", "mem-path",  "evdev",
+					   "romfile",  "ifname",    "path"};
 	json_object *o = arg[0] == '{' ? json_tokener_parse(arg) : NULL;
 	size_t best = 0;
 
@@ -180,8 +180,7 @@ static const char *hv_failure(const char *m, char *name, size_t len)
 				return hv_msrs[i].feature;
 		return NULL;
 	}
-	if (!strstr(m, "Hyper-V") && !strstr(m, "HyperV") &&
-	    !strstr(m, "hv-"))
+	if (!strstr(m, "Hyper-V") && !strstr(m, "HyperV") && !strstr(m, "hv-"))
 		return NULL;
 	hv_name(m, name, len);
 	return name;

@@ -56,8 +56,8 @@ struct client {
  * bytes are kept to tell why a start failed. */
 #define ECHO_TAIL 8192
 struct echo {
-	int fd;		      /* the read end (non-blocking); -1 after EOF */
-	char line[1024];      /* what QEMU wrote of a line so far */
+	int fd;		 /* the read end (non-blocking); -1 after EOF */
+	char line[1024]; /* what QEMU wrote of a line so far */
 	size_t len;
 	char tail[ECHO_TAIL]; /* a ring: the last bytes QEMU wrote */
 	size_t head;	      /* where the next byte goes */
