@@ -345,6 +345,9 @@ check "vmrun names the section and its line" grep -qF \
 	"$TMP/refuse.log"
 check "and how QEMU ended" grep -q \
 	"QEMU exited with status 1 before the guest ran" "$TMP/refuse.log"
+check "QEMU's line in the VM log too" grep -q \
+	'qemu-system-x86_64: -device .*group 16 is not viable' \
+	"$TMP/state/$NAME.log"
 same_snapshot "QEMU refuses a device"
 
 # --- 9c. KVM refuses a Hyper-V MSR, QEMU aborts: [hyperv] enlightenments ------
