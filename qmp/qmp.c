@@ -95,18 +95,29 @@ int qmp_next_timeout(const struct qmp *q)
 	return best;
 }
 
-/* One round of poll() on the socket for the blocking calls. */
+/* One round of poll() on the socket (and the watched fd) for the
+ * blocking calls. */
 static void qmp_wait(struct qmp *q, int timeout_ms)
 {
-	struct pollfd pfd = {.fd = q->fd, .events = qmp_poll_events(q)};
+	struct pollfd pfd[2] = {{.fd = q->fd, .events = qmp_poll_events(q)},
+				{.fd = q->watch_fd, .events = POLLIN}};
 	struct vr_error ignored; /* a break is seen by the caller's check */
 
-	if (poll(&pfd, 1, timeout_ms) <= 0)
+	if (poll(pfd, 2, timeout_ms) <= 0)
 		return;
-	if (pfd.revents & POLLOUT)
+	if (pfd[1].revents)
+		q->watch_fd = q->watch_fn(q->watch_data);
+	if (pfd[0].revents & POLLOUT)
 		qmp_write_ready(q, &ignored);
-	if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 		qmp_read_ready(q, &ignored);
+}
+
+void qmp_watch(struct qmp *q, int fd, int (*fn)(void *data), void *data)
+{
+	q->watch_fd = fn ? fd : -1;
+	q->watch_fn = fn;
+	q->watch_data = data;
 }
 
 static char *qmp_format_command(const char *cmd, struct json_object *args,
@@ -266,6 +277,7 @@ int qmp_open_fd(int fd, struct qmp **out, struct vr_error *err)
 		return vr_error(err, errno, "QMP: socket fd %d", fd);
 	q = xcalloc(1, sizeof(*q));
 	q->fd = fd;
+	q->watch_fd = -1;
 	q->max_message = QMP_MAX_MESSAGE;
 	q->tok = json_tokener_new_ex(64);
 	if (!q->tok) {

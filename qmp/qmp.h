@@ -72,6 +72,12 @@ void qmp_set_log(struct qmp *q, FILE *log);
 /* Largest message accepted from QEMU (bytes); QMP_MAX_MESSAGE by default. */
 void qmp_set_max_message(struct qmp *q, size_t bytes);
 
+/* While the blocking calls wait, also poll fd for POLLIN and call fn(data)
+ * when it is ready: another stream of the peer's that must not fill up
+ * meanwhile (QEMU's stderr). fn returns the fd to poll from then on, -1
+ * for none (at its EOF). fn NULL: none. */
+void qmp_watch(struct qmp *q, int fd, int (*fn)(void *data), void *data);
+
 /* Wait for the greeting, then negotiate capabilities (none are enabled). */
 int qmp_handshake(struct qmp *q, int timeout_ms, struct vr_error *err);
 /* The greeting's version; NULL before the greeting arrived. */

@@ -46,6 +46,9 @@ struct qmp {
 	int broken; /* 0, or the negative errno that broke the connection */
 	struct vr_error broken_err;
 	char rbuf[64 * 1024];
+	int watch_fd; /* qmp_watch(): -1 for none */
+	int (*watch_fn)(void *data);
+	void *watch_data;
 };
 
 /* A line in the log: dir is "->" (sent), "<-" (received) or "!!". */

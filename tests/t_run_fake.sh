@@ -277,6 +277,47 @@ check "--detach passes the reason up" grep -q \
 	"^vmrun: QEMU exited with status 1 before the guest ran" <<<"$out"
 same_snapshot "--detach, QEMU fails at start"
 
+# --- 9b. QEMU refuses a device: vmrun names the profile line ----------------
+fresh
+start "$TMP/refuse.log" FAKEQEMU_REFUSE=hostdev-gpu
+wait_rc "$VMPID" 40
+expect_eq "QEMU refuses [pci.gpu]: exit 1" 1 $?
+GPU_LINE=$(grep -n '^\[pci.gpu\]$' "$TMP/vm.ini" | cut -d: -f1)
+check "QEMU's own line passed on" grep -q \
+	'qemu-system-x86_64: -device {"driver":"vfio-pci".*group 16 is not viable' \
+	"$TMP/refuse.log"
+check "vmrun names the section and its line" grep -qF \
+	"vmrun: QEMU refused [pci.gpu] ($TMP/vm.ini:$GPU_LINE): vfio 0000:08:00.0: group 16 is not viable; every device of that IOMMU group" \
+	"$TMP/refuse.log"
+check "and how QEMU ended" grep -q \
+	"QEMU exited with status 1 before the guest ran" "$TMP/refuse.log"
+check "QEMU's line in the VM log too" grep -q \
+	'qemu-system-x86_64: -device .*group 16 is not viable' \
+	"$TMP/state/$NAME.log"
+same_snapshot "QEMU refuses a device"
+
+# --- 9c. KVM refuses a Hyper-V MSR, QEMU aborts: [hyperv] enlightenments ------
+fresh
+profile_with "[hyperv]
+enlightenments = relaxed,vapic,time"
+start "$TMP/msr.log" FAKEQEMU_ABORT_MSR=40000073
+wait_rc "$VMPID" 40
+expect_eq "QEMU aborts on a Hyper-V MSR: exit 1" 1 $?
+HV_LINE=$(grep -n '^enlightenments = ' "$TMP/vm.ini" | cut -d: -f1)
+check "vmrun names [hyperv] enlightenments and its line" grep -qF \
+	"vmrun: QEMU refused [hyperv] enlightenments ($TMP/vm.ini:$HV_LINE): error: failed to set MSR 0x40000073 to 0x0; remove vapic from [hyperv] enlightenments" \
+	"$TMP/msr.log"
+check "and that QEMU aborted" grep -q \
+	"QEMU was killed by signal 6 (Aborted) before the guest ran" "$TMP/msr.log"
+same_snapshot "QEMU aborts on a Hyper-V MSR"
+cp "$TMP/base.ini" "$TMP/vm.ini"
+out=$(env FAKEQEMU_REFUSE=hostdev-gpu timeout 60 "$FAKEHOST" run "$ROOT" -- \
+	"$VMRUN" -q --detach "$TMP/vm.ini" 2>&1)
+expect_eq "--detach when QEMU refuses a device: exit 1" 1 $?
+check "--detach passes the profile line up" grep -qF \
+	"vmrun: QEMU refused [pci.gpu] ($TMP/vm.ini:$GPU_LINE)" <<<"$out"
+same_snapshot "--detach, QEMU refuses a device"
+
 # --- 10. a failing pre-start hook: exit 1, nothing left ---------------------
 fresh
 printf '#!/bin/sh\necho "hook $1 $2 $VMRUN_PHASE" >>"%s"\nexit 3\n' \

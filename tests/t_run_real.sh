@@ -400,6 +400,23 @@ if wait_running "QEMU and swtpm gone" "$TMP/crash2.log"; then
 fi
 restored "QEMU and swtpm gone"
 
+# --- 5c. QEMU refuses a disk: vmrun names its profile line ----------------
+# A raw image declared qcow2: vmrun accepts the profile, QEMU refuses the
+# format node at start ("-blockdev {...}: Image is not in qcow2 format").
+sed 's/^format = raw$/format = qcow2/' "$TMP/idle.ini" >"$TMP/qcow2.ini"
+FMT_LINE=$(grep -n '^format = qcow2$' "$TMP/qcow2.ini" | cut -d: -f1)
+start "$TMP/qcow2.ini" "$TMP/qcow2.log"
+wait_rc "$VMPID" 60
+expect_eq "QEMU refuses the disk's format: exit 1" 1 $?
+check "QEMU's own message passed on" log_has "$TMP/qcow2.log" \
+	'qemu-system-x86_64: -blockdev {.*"driver":"qcow2".*}: Image is not in qcow2 format'
+check "vmrun names [disk.boot] format and its line" grep -qF \
+	"vmrun: QEMU refused [disk.boot] format ($TMP/qcow2.ini:$FMT_LINE): Image is not in qcow2 format; the file is not in that format" \
+	"$TMP/qcow2.log"
+check "and how QEMU ended" log_has "$TMP/qcow2.log" \
+	"QEMU exited with status 1 before the guest ran"
+restored "QEMU refuses a disk"
+
 # --- 6. vmrun killed: QEMU follows, `vmrun restore` cleans up --------------
 start "$TMP/idle.ini" "$TMP/killed.log"
 if wait_running "vmrun killed" "$TMP/killed.log"; then

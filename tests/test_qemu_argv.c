@@ -26,7 +26,7 @@ struct fixture {
 	struct profile_net net[3];
 	struct usb_dev usb[2];
 	struct hv_feature hv[12];
-	struct strv argv, warnings;
+	struct strv argv, origin, warnings;
 	struct vr_error err;
 };
 
@@ -80,6 +80,7 @@ static int teardown(void **state)
 	(void)state;
 	dump_to_file();
 	strv_free(&fx->argv);
+	strv_free(&fx->origin);
 	strv_free(&fx->warnings);
 	free(fx);
 	hostfs_set_root("/");
@@ -99,11 +100,12 @@ static void build(void)
 
 	placement_plan(&fx->p, &fx->h, &pl);
 	r = qemu_argv_build(&fx->p, &fx->h, &fx->paths, &pl, &fx->argv,
-			    &fx->warnings, &fx->err);
+			    &fx->origin, &fx->warnings, &fx->err);
 	placement_free(&pl);
 	if (r)
 		print_message("# error: %s\n", fx->err.msg);
 	assert_int_equal(r, 0);
+	assert_int_equal(fx->origin.n, fx->argv.n);
 }
 
 static void build_fails(const char *msg)
@@ -113,7 +115,7 @@ static void build_fails(const char *msg)
 
 	placement_plan(&fx->p, &fx->h, &pl);
 	r = qemu_argv_build(&fx->p, &fx->h, &fx->paths, &pl, &fx->argv,
-			    &fx->warnings, &fx->err);
+			    &fx->origin, &fx->warnings, &fx->err);
 	placement_free(&pl);
 	assert_true(r < 0);
 	assert_string_equal(fx->err.msg, msg);
@@ -427,6 +429,7 @@ static void test_cpu_kvm_lacks(void **state)
 		       "enlightenments vpindex: left out (and synic,stimer,"
 		       "tlbflush, which need them)");
 	strv_free(&fx->argv);
+	strv_free(&fx->origin);
 	strv_free(&fx->warnings);
 	fx->p.hyperv.unsupported = HV_UNSUPPORTED_REFUSE;
 	build_fails("the profile: [hyperv] enlightenments asks for vpindex, "
@@ -1061,6 +1064,7 @@ static void test_net_vhost(void **state)
 			  "\"tap1\",\"script\":\"no\",\"downscript\":"
 			  "\"no\"}");
 	strv_free(&fx->argv);
+	strv_free(&fx->origin);
 	strv_free(&fx->warnings);
 	fx->p.vm.accel = ACCEL_TCG;
 	build();

@@ -116,7 +116,10 @@ struct plan {
 	struct vm_paths paths;
 	struct op *ops;
 	size_t nops;
-	struct strv argv;     /* the full QEMU command line */
+	struct strv argv; /* the full QEMU command line */
+	/* parallel to argv: the profile section (and key) each argument
+	 * comes from, "" for vmrun's own (qemu_argv_build()) */
+	struct strv argv_origin;
 	struct strv warnings; /* shown before start, e.g. boot GPU */
 	uint64_t memlock;     /* RLIMIT_MEMLOCK for QEMU, 0 = unchanged */
 	size_t applied;	      /* ops applied so far */

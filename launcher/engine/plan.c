@@ -44,6 +44,7 @@ void plan_free(struct plan *plan)
 	free(plan->ops);
 	paths_vm_free(&plan->paths);
 	strv_free(&plan->argv);
+	strv_free(&plan->argv_origin);
 	strv_free(&plan->warnings);
 	memset(plan, 0, sizeof(*plan));
 }

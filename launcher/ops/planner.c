@@ -94,7 +94,7 @@ int planner_build(const struct profile *p, const struct host *h,
 		placement_plan(p, h, &place);
 		plan->prealloc_threads = place.prealloc_threads;
 		r = qemu_argv_build(p, h, &plan->paths, &place, &plan->argv,
-				    &plan->warnings, err);
+				    &plan->argv_origin, &plan->warnings, err);
 		placement_free(&place);
 	}
 	if (r)

@@ -10,79 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void qb_add(struct qemu_build *b, const char *opt, const char *val)
-{
-	strv_add(b->argv, opt);
-	strv_add(b->argv, val);
-}
-
-void qb_addf(struct qemu_build *b, const char *opt, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	s = xvasprintf(fmt, ap);
-	va_end(ap);
-	qb_add(b, opt, s);
-	free(s);
-}
-
-void qb_json(struct qemu_build *b, const char *opt, json_object *o)
-{
-	qb_add(b, opt,
-	       json_object_to_json_string_ext(
-		       o, JSON_C_TO_STRING_PLAIN |
-				  JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-}
-
-int qb_check_text(struct qemu_build *b, const char *what, const char *s)
-{
-	for (const char *c = s; *c; c++)
-		if (iscntrl((unsigned char)*c))
-			return vr_errorx(b->err, EINVAL,
-					 "%s contains a control character "
-					 "(0x%02x); QEMU options cannot carry "
-					 "it: remove it",
-					 what, (unsigned char)*c);
-	return 0;
-}
-
-char *qb_opt_path(const char *path)
-{
-	cleanup_free char *rooted = hostfs_path(path);
-
-	return qemu_opt_escape(rooted);
-}
-
-json_object *qb_device(const char *driver, const char *id)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "driver", json_object_new_string(driver));
-	if (id)
-		json_object_object_add(o, "id", json_object_new_string(id));
-	return o;
-}
-
-/* -cpu is split on every comma by QEMU (no ",," escape there), so what
- * lands in it must be a plain token. */
-int qb_check_token(struct qemu_build *b, const char *what, const char *s,
-		   const char *extra)
-{
-	if (!*s)
-		return vr_errorx(b->err, EINVAL, "%s is empty", what);
-	for (const char *c = s; *c; c++)
-		if (!isalnum((unsigned char)*c) && !strchr("-_.", *c) &&
-		    !strchr(extra, *c))
-			return vr_errorx(b->err, EINVAL,
-					 "%s '%s' contains '%c', which QEMU's "
-					 "-cpu option cannot carry",
-					 what, s, *c);
-	return 0;
-}
-
 static int add_name(struct qemu_build *b)
 {
 	const struct profile *p = b->p;
@@ -97,7 +24,9 @@ static int add_name(struct qemu_build *b)
 				 "or later (JSON -device and -netdev)",
 				 b->h->qemu.major, b->h->qemu.minor);
 	/* debug-threads names vCPU threads, which pinning looks for. */
+	qb_from(b, "vm name");
 	qb_addf(b, "-name", "guest=%s,debug-threads=on", name);
+	qb_from(b, "%s", "");
 	strv_add(b->argv, "-S");
 	qb_add(b, "-msg", "timestamp=on");
 	return 0;
@@ -142,7 +71,9 @@ static int add_firmware(struct qemu_build *b)
 	if (!b->paths->vars)
 		return vr_errorx(b->err, EINVAL,
 				 "no OVMF vars file: set [firmware] vars");
+	qb_from(b, "firmware code");
 	add_pflash(b, 0, code, true);
+	qb_from(b, "firmware vars");
 	add_pflash(b, 1, b->paths->vars, false);
 	return 0;
 }
@@ -189,12 +120,14 @@ static int add_machine(struct qemu_build *b)
 		r = machine_check(b, m);
 	if (r)
 		return r;
+	qb_from(b, "vm machine");
 	qb_addf(b, "-machine",
 		"%s,usb=off,vmport=off,%sdump-guest-core=off,"
 		"memory-backend=pc.ram%s,hpet=%s",
 		m, sb ? "smm=on," : "",
 		ovmf ? ",pflash0=pflash0-format,pflash1=pflash1-format" : "",
 		p->clock.hpet ? "on" : "off");
+	qb_from(b, "vm accel");
 	qb_add(b, "-accel", p->vm.accel == ACCEL_KVM ? "kvm" : "tcg");
 	return 0;
 }
@@ -235,7 +168,9 @@ static int add_cpu(struct qemu_build *b)
 	strv_free(&f);
 	if (r)
 		return r;
+	qb_from(b, "cpu");
 	qb_add(b, "-cpu", joined);
+	qb_from(b, "firmware secure-boot");
 	if (b->p->firmware.type == FW_OVMF && b->p->firmware.secure_boot)
 		qb_add(b, "-global",
 		       "driver=cfi.pflash01,property=secure,"
@@ -352,6 +287,7 @@ static int add_memory(struct qemu_build *b)
 	r = memory_node(b, &node);
 	if (r)
 		return r;
+	qb_from(b, "memory");
 	qb_addf(b, "-m", "size=%lluk",
 		(unsigned long long)(p->vm.memory / KIB));
 	tc = prealloc_context(b, node);
@@ -371,6 +307,7 @@ static int add_memory(struct qemu_build *b)
 				       json_object_new_string("bind"));
 	}
 	qb_json(b, "-object", o);
+	qb_from(b, "cpu");
 	qb_addf(b, "-smp", "%u,sockets=%u,dies=1,cores=%u,threads=%u",
 		p->cpu.vcpus, p->cpu.sockets, p->cpu.cores, p->cpu.threads);
 	return 0;
@@ -393,14 +330,18 @@ static void add_defaults(struct qemu_build *b)
 	const struct profile *p = b->p;
 	cleanup_free char *qmp = qemu_argv_qmp_chardev(b->paths, -1);
 
+	qb_from(b, "vm uuid");
 	if (p->vm.has_uuid)
 		qb_add(b, "-uuid", p->vm.uuid);
+	qb_from(b, "%s", "");
 	strv_add(b->argv, "-no-user-config");
 	strv_add(b->argv, "-nodefaults");
 	qb_add(b, "-chardev", qmp);
 	qb_add(b, "-mon", "chardev=qmp,mode=control");
+	qb_from(b, "clock base");
 	qb_addf(b, "-rtc", "base=%s,driftfix=slew",
 		p->clock.base == CLOCK_UTC ? "utc" : "localtime");
+	qb_from(b, "%s", "");
 	if (p->vm.accel == ACCEL_KVM)
 		qb_add(b, "-global", "kvm-pit.lost_tick_policy=delay");
 	strv_add(b->argv, "-no-shutdown");
@@ -422,6 +363,7 @@ static int add_run_as(struct qemu_build *b)
 	r = qb_check_text(b, "[vm] run-as", user);
 	if (r)
 		return r;
+	qb_from(b, "vm run-as");
 	/* -runas is deprecated from 9.1 in favour of -run-with user=. */
 	if (q->major > 9 || (q->major == 9 && q->minor >= 1)) {
 		esc = qemu_opt_escape(user);
@@ -442,6 +384,7 @@ static void add_sandbox(struct qemu_build *b)
 {
 	if (!b->p->qemu_sandbox)
 		return;
+	qb_from(b, "qemu sandbox");
 	qb_add(b, "-sandbox",
 	       b->p->vm.run_as
 		       ? "on,obsolete=deny,spawn=deny,resourcecontrol=deny"
@@ -456,22 +399,30 @@ static int add_devices(struct qemu_build *b)
 	if (r)
 		return r;
 	qemu_pci_add_ports(b);
+	qb_from(b, "display video");
 	qemu_add_video(b);
 	qemu_add_usb(b);
 	r = qemu_add_disks(b);
 	if (!r)
 		r = qemu_add_nets(b);
+	qb_from(b, "audio");
 	if (!r)
 		r = qemu_add_audio(b);
 	if (r)
 		return r;
 	qemu_pci_add_vfio(b);
+	qb_from(b, "looking-glass");
 	qemu_add_looking_glass(b);
+	qb_from(b, "memory balloon");
 	qemu_add_balloon(b);
+	qb_from(b, "input evdev");
 	qemu_add_input(b);
+	qb_from(b, "tpm");
 	r = qemu_add_tpm(b);
+	qb_from(b, "acpi");
 	if (!r)
 		r = qemu_add_acpi(b);
+	qb_from(b, "display");
 	if (!r)
 		r = qemu_add_display(b);
 	return r;
@@ -480,7 +431,8 @@ static int add_devices(struct qemu_build *b)
 int qemu_argv_build(const struct profile *p, const struct host *h,
 		    const struct vm_paths *paths,
 		    const struct qemu_placement *place, struct strv *argv,
-		    struct strv *warnings, struct vr_error *err)
+		    struct strv *origin, struct strv *warnings,
+		    struct vr_error *err)
 {
 	struct qemu_build b = {.p = p,
 			       .h = h,
@@ -494,6 +446,8 @@ int qemu_argv_build(const struct profile *p, const struct host *h,
 	b.pci = xcalloc(p->npci + 1, sizeof(*b.pci));
 	b.disk = xcalloc(p->ndisk + 1, sizeof(*b.disk));
 	b.net = xcalloc(p->nnet + 1, sizeof(*b.net));
+	b.origin = origin;
+	qb_from(&b, "vm qemu");
 	strv_add(argv, h->qemu.path ? h->qemu.path
 		       : p->vm.qemu ? p->vm.qemu
 				    : "qemu-system-x86_64");
@@ -506,6 +460,7 @@ int qemu_argv_build(const struct profile *p, const struct host *h,
 		r = add_cpu(&b);
 	if (!r)
 		r = add_memory(&b);
+	qb_from(&b, "smbios");
 	if (!r)
 		r = qemu_add_smbios(&b);
 	if (!r) {
@@ -516,8 +471,10 @@ int qemu_argv_build(const struct profile *p, const struct host *h,
 		r = add_run_as(&b);
 	if (!r)
 		add_sandbox(&b);
+	qb_from(&b, "qemu arg");
 	for (size_t i = 0; !r && i < p->qemu_args.n; i++)
 		strv_add(argv, p->qemu_args.v[i]);
+	qb_sync_origin(&b);
 	free(b.pci);
 	free(b.disk);
 	free(b.net);

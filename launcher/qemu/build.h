@@ -1,5 +1,5 @@
-/* build.h: private to qemu/ (argv.c, pci.c, disk_net.c, periph.c): one
- * argv being built, and its helpers. */
+/* build.h: private to qemu/ (build.c, argv.c, pci.c, disk_net.c,
+ * periph.c, hyperv.c): one argv being built, and its helpers. */
 #ifndef VMRUN_QEMU_BUILD_H
 #define VMRUN_QEMU_BUILD_H
 
@@ -34,6 +34,8 @@ struct qemu_build {
 	const struct vm_paths *paths;
 	const struct qemu_placement *place; /* the planner's choices */
 	struct strv *argv;
+	struct strv *origin; /* parallel to argv: see qemu_argv_build() */
+	char from[80];	     /* the origin of the arguments added now */
 	struct strv *warnings;
 	struct vr_error *err;
 	unsigned nports;
@@ -44,6 +46,14 @@ struct qemu_build {
 	struct qemu_place scsi, xhci, lg, balloon;
 };
 
+/* The profile section, and key, the arguments added from now on come
+ * from ("pci.gpu", "hyperv enlightenments"; "" for vmrun's own), so a
+ * QEMU error naming one of them can point at the profile line. */
+void qb_from(struct qemu_build *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The arguments added since the last qb_from() get its origin (the
+ * builder calls it once more at the end). */
+void qb_sync_origin(struct qemu_build *b);
 /* "-opt" "value" */
 void qb_add(struct qemu_build *b, const char *opt, const char *val);
 void qb_addf(struct qemu_build *b, const char *opt, const char *fmt, ...)

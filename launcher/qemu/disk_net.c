@@ -72,6 +72,7 @@ static void disk_add_blockdev(struct qemu_build *b, size_t i)
 
 	snprintf(storage, sizeof(storage), "disk%zu-storage", i);
 	snprintf(format, sizeof(format), "disk%zu-format", i);
+	qb_from(b, "disk.%s file", d->name);
 	json_object_object_add(o, "driver",
 			       json_object_new_string(disk_driver(d)));
 	json_object_object_add(o, "filename", json_object_new_string(path));
@@ -82,6 +83,7 @@ static void disk_add_blockdev(struct qemu_build *b, size_t i)
 	json_object_object_add(o, "cache", disk_cache(d));
 	json_object_object_add(o, "aio", json_object_new_string(aio[d->aio]));
 	qb_json(b, "-blockdev", o);
+	qb_from(b, "disk.%s format", d->name);
 	o = json_object_new_object();
 	json_object_object_add(o, "node-name", json_object_new_string(format));
 	json_object_object_add(o, "read-only",
@@ -186,6 +188,7 @@ int qemu_add_disks(struct qemu_build *b)
 	const struct profile *p = b->p;
 	unsigned nsata = 0, nscsi = 0;
 
+	qb_from(b, "%s", "");
 	if (b->scsi.bus) {
 		json_object *o = qb_device("virtio-scsi-pci", "scsi0");
 
@@ -202,6 +205,7 @@ int qemu_add_disks(struct qemu_build *b)
 		if (r)
 			return r;
 		disk_add_blockdev(b, i);
+		qb_from(b, "disk.%s", d->name);
 		o = disk_device(b, i, &nsata, &nscsi);
 		snprintf(format, sizeof(format), "disk%zu-format", i);
 		json_object_object_add(o, "drive",
@@ -255,6 +259,7 @@ int qemu_add_nets(struct qemu_build *b)
 
 		if (n->mode == NET_NONE)
 			continue;
+		qb_from(b, "net.%s", n->name);
 		if (n->mode == NET_TAP && (!n->tap || !*n->tap))
 			return vr_errorx(b->err, EINVAL,
 					 "[net.%s] mode = tap needs tap = "

@@ -249,6 +249,7 @@ int qemu_pci_place(struct qemu_build *b)
  * chassis and id numbered from 1. */
 void qemu_pci_add_ports(struct qemu_build *b)
 {
+	qb_from(b, "%s", "");
 	for (unsigned n = 1; n <= b->nports; n++) {
 		unsigned idx = n - 1, fn = idx % 8;
 		char id[16];
@@ -298,6 +299,7 @@ void qemu_pci_add_vfio(struct qemu_build *b)
 		json_object *o = qb_device("vfio-pci", NULL);
 		char host[16];
 
+		qb_from(b, "pci.%s", d->name);
 		pci_addr_format(&d->host, host, sizeof(host));
 		json_object_object_add(o, "host", json_object_new_string(host));
 		json_object_object_add(o, "id", json_object_new_string(id));

@@ -110,6 +110,7 @@ void qemu_add_usb(struct qemu_build *b)
 
 	if (!b->p->nusb)
 		return;
+	qb_from(b, "usb device");
 	/* 15 ports each of USB 2 and 3, as libvirt's qemu-xhci. */
 	o = qb_device("qemu-xhci", "usb");
 	json_object_object_add(o, "p2", json_object_new_int(15));

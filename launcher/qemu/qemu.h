@@ -19,11 +19,15 @@ struct qemu_placement {
 };
 
 /* Append the whole argv (binary first) to argv; notes such as Hyper-V
- * features dropped under TCG go to warnings. */
+ * features dropped under TCG go to warnings. origin gets one entry per
+ * argv element: the profile section it comes from and, after a space,
+ * the key ("pci.gpu", "disk.boot file", "hyperv enlightenments"), or ""
+ * for what vmrun adds of its own. */
 int qemu_argv_build(const struct profile *p, const struct host *h,
 		    const struct vm_paths *paths,
 		    const struct qemu_placement *place, struct strv *argv,
-		    struct strv *warnings, struct vr_error *err);
+		    struct strv *origin, struct strv *warnings,
+		    struct vr_error *err);
 
 /* The host tap device QEMU uses for a [net.NAME] with mode = bridge (the
  * plan creates it before start): "vmrun-VM" for a VM's only bridged net,
@@ -42,5 +46,26 @@ long qemu_disk_of_node(const struct profile *p, const char *node,
  * form); with fd >= 0 the connected socket vmrun hands QEMU as that fd (a
  * run: no file, nobody else can connect). Malloc'd. */
 char *qemu_argv_qmp_chardev(const struct vm_paths *paths, int fd);
+
+/* refusal.c: QEMU's messages when it will not start, traced back to the
+ * profile. An error line names the option it refuses ("-device {...}:
+ * msg", after the -msg timestamp and QEMU's name), or the id, host
+ * address or file of one, or is a failure known to come from one setting
+ * (a Hyper-V MSR KVM refused: "failed to set MSR 0x40000073"). */
+struct qemu_refusal {
+	char origin[96];   /* as in qemu_argv_build(): "pci.gpu",
+			    * "hyperv enlightenments" */
+	char message[512]; /* QEMU's words, less timestamp, name, option */
+	char hint[256];	   /* what to do, "" when nothing obvious */
+};
+
+/* The last error line in text (what QEMU printed) that leads to a profile
+ * section, given the argv QEMU ran with and its origins: true and *out
+ * filled; false when none does (warnings never do). */
+bool qemu_refusal_find(const struct strv *argv, const struct strv *origin,
+		       const char *text, struct qemu_refusal *out);
+/* "QEMU refused [pci.gpu] (FILE:LINE): message; hint". Malloc'd. */
+char *qemu_refusal_describe(const struct profile *p,
+			    const struct qemu_refusal *r);
 
 #endif

@@ -50,7 +50,7 @@ static void show(int64_t elapsed, int64_t est)
 int prealloc_wait(struct sup *s, int qmp_fd, struct vr_error *err)
 {
 	int64_t start = now_ms(), est, elapsed = 0;
-	struct pollfd fds[3];
+	struct pollfd fds[4];
 	int sig = 0;
 
 	if (!s->vm->plan.prealloc_threads)
@@ -60,8 +60,11 @@ int prealloc_wait(struct sup *s, int qmp_fd, struct vr_error *err)
 		fds[0] = (struct pollfd){qmp_fd, POLLIN, 0};
 		fds[1] = (struct pollfd){s->sigfd, POLLIN, 0};
 		fds[2] = (struct pollfd){s->qemu_pidfd, POLLIN, 0};
-		if (poll(fds, 3, 250) < 0 && errno != EINTR)
+		fds[3] = (struct pollfd){s->out.fd, POLLIN, 0};
+		if (poll(fds, 4, 250) < 0 && errno != EINTR)
 			return vr_error(err, errno, "poll");
+		if (fds[3].revents)
+			echo_read(&s->out);
 		elapsed = now_ms() - start;
 		if (fds[0].revents || fds[2].revents)
 			break;

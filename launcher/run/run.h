@@ -133,8 +133,9 @@ char *runtime_vars_template(const struct profile *p, const struct host *h);
  * (undo stops it). */
 int runtime_start_swtpm(struct vm *vm, pid_t *pid, struct vr_error *err);
 /* Start QEMU paused with its QMP monitor on a socketpair; *qmp_fd is our
- * end. Recorded in the plan, so undo (and a later restore) stop it. */
-int runtime_start_qemu(struct vm *vm, int *qmp_fd, pid_t *pid,
+ * end. out_fd becomes its stdout and stderr (-1: vmrun's own). Recorded
+ * in the plan, so undo (and a later restore) stop it. */
+int runtime_start_qemu(struct vm *vm, int out_fd, int *qmp_fd, pid_t *pid,
 		       struct vr_error *err);
 
 /* The control socket (/run/vmrun/NAME.sock), journaled for removal. It

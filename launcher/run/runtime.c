@@ -425,7 +425,7 @@ int runtime_start_swtpm(struct vm *vm, pid_t *pid, struct vr_error *err)
 	return r;
 }
 
-int runtime_start_qemu(struct vm *vm, int *qmp_fd, pid_t *pid,
+int runtime_start_qemu(struct vm *vm, int out_fd, int *qmp_fd, pid_t *pid,
 		       struct vr_error *err)
 {
 	struct plan *plan = &vm->plan;
@@ -447,7 +447,7 @@ int runtime_start_qemu(struct vm *vm, int *qmp_fd, pid_t *pid,
 			  .argv = argv.v,
 			  .env = env,
 			  .pass_fd = sv[1],
-			  .out_fd = -1,
+			  .out_fd = out_fd,
 			  .own_pgrp = true,
 			  .die_with_parent = true,
 			  .memlock = plan->memlock,

@@ -5,6 +5,7 @@
 #include "base/base.h"
 #include "host/host.h"
 #include "qmp/qmp.h"
+#include "qemu/qemu.h"
 #include "run/supervisor.h"
 
 #include <errno.h>
@@ -149,7 +150,7 @@ static int poll_timeout(const struct sup *s)
 
 static void loop(struct sup *s)
 {
-	struct pollfd fds[4 + MAX_CLIENTS];
+	struct pollfd fds[5 + MAX_CLIENTS];
 
 	while (!s->qemu_gone) {
 		size_t n = 0, nc = s->nclients;
@@ -160,19 +161,22 @@ static void loop(struct sup *s)
 		fds[n++] = (struct pollfd){s->qmp ? qmp_fd(s->qmp) : -1,
 					   s->qmp ? qmp_poll_events(s->qmp) : 0,
 					   0};
+		fds[n++] = (struct pollfd){s->out.fd, POLLIN, 0};
 		for (size_t i = 0; i < nc; i++)
 			fds[n++] =
 				(struct pollfd){s->clients[i]->fd, POLLIN, 0};
 		if (poll(fds, n, poll_timeout(s)) < 0 && errno != EINTR)
 			break;
+		if (fds[4].revents)
+			echo_read(&s->out);
 		if (fds[0].revents)
 			on_signal(s);
 		if (s->qmp && (fds[3].revents || qmp_fd(s->qmp) < 0))
 			on_qmp(s, fds[3].revents);
-		/* clients only go (from the end) in here: fds[4 + i] is
+		/* clients only go (from the end) in here: fds[5 + i] is
 		 * still client i */
 		for (size_t i = nc; i-- > 0;)
-			if (fds[4 + i].revents && i < s->nclients)
+			if (fds[5 + i].revents && i < s->nclients)
 				clients_on_input(s, i);
 		if (fds[1].revents)
 			clients_accept(s);
@@ -231,8 +235,10 @@ static int start_guest(struct sup *s, int qmp_fd, struct vr_error *err)
 {
 	int r = qmp_open_fd(qmp_fd, &s->qmp, err);
 
-	if (!r)
+	if (!r) {
+		qmp_watch(s->qmp, s->out.fd, echo_watch, &s->out);
 		r = prealloc_wait(s, qmp_fd, err);
+	}
 	if (r)
 		return r;
 	if (log_get_level() >= LOG_DEBUG)
@@ -320,8 +326,26 @@ static void ready(struct run_opts *o, const struct sup *s)
 		runtime_notify("READY=1\nSTATUS=guest running");
 }
 
+/* QEMU's own error line, traced back to the profile line that caused
+ * it, goes first; the rest of err after it. */
+static void refused(struct sup *s, struct vr_error *err)
+{
+	cleanup_free char *text = echo_text(&s->out), *what = NULL;
+	const struct plan *plan = &s->vm->plan;
+	struct vr_error e = {0};
+	struct qemu_refusal q;
+
+	if (!qemu_refusal_find(&plan->argv, &plan->argv_origin, text, &q))
+		return;
+	what = qemu_refusal_describe(s->p, &q);
+	vr_errorx(&e, err->code, "%s", what);
+	vr_error_append(&e, "%s", err->msg);
+	*err = e;
+}
+
 /* QEMU that exits before the guest runs (a device it cannot set up)
- * shows only as a closed QMP connection: say how it ended instead. */
+ * shows only as a closed QMP connection: say how it ended instead, and
+ * which profile line QEMU's message points at. */
 static void start_failed(struct sup *s, int r, struct vr_error *err)
 {
 	int st = s->qemu_status;
@@ -339,16 +363,21 @@ static void start_failed(struct sup *s, int r, struct vr_error *err)
 			  "its own messages (above, or in the VM log %s) say "
 			  "why",
 			  WEXITSTATUS(st), s->vm->plan.paths.log);
+	refused(s, err);
 }
 
 /* Everything after the host was prepared, until QEMU is gone. */
 static int run_prepared(struct sup *s, struct run_opts *o, struct vr_error *err)
 {
-	int qmp_fd = -1, r;
+	int qmp_fd = -1, out_fd = -1, r;
 
 	r = runtime_start_swtpm(s->vm, &s->swtpm, err);
 	if (!r)
-		r = runtime_start_qemu(s->vm, &qmp_fd, &s->qemu, err);
+		r = echo_open(&s->out, &out_fd, err);
+	if (!r) {
+		r = runtime_start_qemu(s->vm, out_fd, &qmp_fd, &s->qemu, err);
+		close(out_fd);
+	}
 	if (!r)
 		r = runtime_listen(s->vm, &s->ctl, err);
 	if (r) {
@@ -361,12 +390,14 @@ static int run_prepared(struct sup *s, struct run_opts *o, struct vr_error *err)
 	if (r) {
 		ladder_enter(s, ST_QUIT);
 		loop(s);
+		echo_drain(&s->out);
 		start_failed(s, r, err);
 		return VM_EXIT_ERROR;
 	}
 	ready(o, s);
 	hooks_begin(&s->hook, s->p, "post-start", NULL, &s->hook_groups);
 	loop(s);
+	echo_drain(&s->out);
 	return outcome(s, err);
 }
 
@@ -437,6 +468,7 @@ int supervise_run(struct vm *vm, struct run_opts *o, struct vr_error *err)
 	struct sup s = {.vm = vm,
 			.p = &vm->profile,
 			.opts = o,
+			.out = {.fd = -1},
 			.qemu_pidfd = -1,
 			.sigfd = -1,
 			.ctl = -1,
@@ -471,6 +503,7 @@ int supervise_run(struct vm *vm, struct run_opts *o, struct vr_error *err)
 		close(s.ctl);
 	if (s.qemu_pidfd >= 0)
 		close(s.qemu_pidfd);
+	echo_close(&s.out);
 	drain_signals(s.sigfd);
 	close(s.sigfd);
 	unblock_signals(&old);

@@ -49,12 +49,41 @@ struct client {
 	char buf[CLIENT_LINE_MAX];
 };
 
+/* echo.c: QEMU's stdout and stderr come through a pipe vmrun reads
+ * wherever it waits for QEMU: each line is passed on as QEMU wrote it (to
+ * vmrun's stderr: the terminal, the VM log when detached, the journal; and
+ * to the VM log when that is a file of its own), and the last ECHO_TAIL
+ * bytes are kept to tell why a start failed. */
+#define ECHO_TAIL 8192
+struct echo {
+	int fd;		 /* the read end (non-blocking); -1 after EOF */
+	char line[1024]; /* what QEMU wrote of a line so far */
+	size_t len;
+	char tail[ECHO_TAIL]; /* a ring: the last bytes QEMU wrote */
+	size_t head;	      /* where the next byte goes */
+	bool wrapped;
+};
+
+/* The pipe: *wfd is the end QEMU gets as its stdout and stderr (the
+ * caller closes it once QEMU started). */
+int echo_open(struct echo *e, int *wfd, struct vr_error *err);
+/* Read what is there (never blocks); the fd to poll now, -1 after EOF. */
+int echo_read(struct echo *e);
+/* echo_read() for qmp_watch(). */
+int echo_watch(void *e);
+/* QEMU is gone: read the rest, pass on a last line without a newline. */
+void echo_drain(struct echo *e);
+/* The lines kept, oldest first. Malloc'd. */
+char *echo_text(const struct echo *e);
+void echo_close(struct echo *e);
+
 struct sup {
 	struct vm *vm;
 	const struct profile *p;
 	struct run_opts *opts;
 	struct qmp *qmp; /* NULL once the connection broke */
 	pid_t qemu;
+	struct echo out; /* QEMU's stdout and stderr */
 	int qemu_pidfd;
 	int qemu_status;
 	bool qemu_gone;

@@ -1,0 +1,279 @@
+/* refusal.c: QEMU's last words when it will not start, traced back to the
+ * profile line that caused them. Pure: text in, a section and key out. */
+#include "qemu/qemu.h"
+
+#include <ctype.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A token shorter than this ("usb", "qmp") would match ordinary words. */
+#define TOKEN_MIN 4
+
+/* The Hyper-V MSRs KVM is asked to set, by the enlightenment that makes
+ * QEMU set them (QEMU's hyperv-proto.h). */
+static const struct {
+	unsigned long lo, hi;
+	const char *feature;
+} hv_msrs[] = {
+	{0x40000002, 0x40000002, "vpindex"},
+	{0x40000003, 0x40000003, "reset"},
+	{0x40000010, 0x40000010, "runtime"},
+	{0x40000020, 0x40000021, "time"},
+	{0x40000022, 0x40000023, "frequencies"},
+	{0x40000070, 0x40000073, "vapic"},
+	{0x40000080, 0x4000009f, "synic"},
+	{0x400000b0, 0x400000b7, "stimer"},
+	{0x40000100, 0x40000105, "crash"},
+	{0x40000106, 0x40000106, "reenlightenment"},
+};
+
+/* What to do, by words in QEMU's message. */
+static const struct {
+	const char *text, *hint;
+} hints[] = {
+	{"not viable", "every device of that IOMMU group must go to the guest "
+		       "or be unbound from its driver (`vmrun devices` lists "
+		       "the groups)"},
+	{"Image is not in ", "the file is not in that format: set format to "
+			     "what `qemu-img info` says it is"},
+	{"No such file or directory", "check that the file exists"},
+	{"Permission denied", "check the file's owner and mode (QEMU runs as "
+			      "[vm] run-as when that is set)"},
+	{"Device or resource busy", "another program holds it"},
+};
+
+/* QEMU's -msg timestamp=on: "2024-05-01T10:11:12.345678Z " first. */
+static const char *skip_stamp(const char *l)
+{
+	const char *sp = strchr(l, ' ');
+
+	if (!sp || strlen(l) < 11 || !isdigit((unsigned char)l[0]) ||
+	    l[4] != '-' || l[7] != '-' || l[10] != 'T')
+		return l;
+	return sp + 1;
+}
+
+/* "qemu-system-x86_64: " (its own name, or argv[0]'s last part). */
+static const char *skip_program(const char *l, const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+	const char *colon = strstr(l, ": ");
+	size_t n = colon ? (size_t)(colon - l) : 0;
+
+	base = base ? base + 1 : argv0;
+	if (!n || memchr(l, ' ', n))
+		return l;
+	if (!strncmp(l, "qemu", 4) ||
+	    (strlen(base) == n && !strncmp(l, base, n)))
+		return colon + 2;
+	return l;
+}
+
+/* QEMU names the option it refuses as it was given: "-opt value: ". */
+static long by_option(const struct strv *argv, const char *m, const char **rest)
+{
+	for (size_t i = 1; i + 1 < argv->n; i++) {
+		const char *o = argv->v[i], *v = argv->v[i + 1];
+		size_t lo = strlen(o), lv = strlen(v);
+
+		if (o[0] != '-' || strncmp(m, o, lo) || m[lo] != ' ' ||
+		    strncmp(m + lo + 1, v, lv) || m[lo + 1 + lv] != ':')
+			continue;
+		*rest = m + lo + 2 + lv;
+		while (**rest == ' ')
+			(*rest)++;
+		return (long)i + 1;
+	}
+	return -1;
+}
+
+static bool word_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '/';
+}
+
+/* tok in m as a whole word. */
+static bool has_word(const char *m, const char *tok)
+{
+	size_t n = strlen(tok);
+
+	if (n < TOKEN_MIN)
+		return false;
+	for (const char *s = m; (s = strstr(s, tok)); s++)
+		if ((s == m || !word_char(s[-1])) && !word_char(s[n]))
+			return true;
+	return false;
+}
+
+/* The longest of an argument's names (id, node, host address, file)
+ * that m mentions; 0 when none. */
+static size_t arg_mentioned(const char *arg, const char *m)
+{
+	static const char *const keys[] = {"id",       "node-name", "host",
+					   "filename", "mem-path",  "evdev",
+					   "romfile",  "ifname",    "path"};
+	json_object *o = arg[0] == '{' ? json_tokener_parse(arg) : NULL;
+	size_t best = 0;
+
+	for (size_t k = 0; o && k < ARRAY_SIZE(keys); k++) {
+		json_object *v;
+		const char *s;
+
+		if (!json_object_object_get_ex(o, keys[k], &v) ||
+		    !json_object_is_type(v, json_type_string))
+			continue;
+		s = json_object_get_string(v);
+		if (has_word(m, s) && strlen(s) > best)
+			best = strlen(s);
+	}
+	json_object_put(o);
+	return best;
+}
+
+/* An argument whose id, host address or file the message names. */
+static long by_token(const struct strv *argv, const struct strv *origin,
+		     const char *m)
+{
+	size_t best = 0, n;
+	long at = -1;
+
+	for (size_t i = 1; i < argv->n && i < origin->n; i++) {
+		if (!*origin->v[i])
+			continue;
+		n = arg_mentioned(argv->v[i], m);
+		if (n > best) {
+			best = n;
+			at = (long)i;
+		}
+	}
+	return at;
+}
+
+/* "hv-NAME" in m: NAME, else "". */
+static void hv_name(const char *m, char *out, size_t len)
+{
+	const char *s = strstr(m, "hv-");
+	size_t n = 0;
+
+	if (s)
+		for (s += 3; (isalnum((unsigned char)s[n]) || s[n] == '-'); n++)
+			;
+	snprintf(out, len, "%.*s", (int)(s ? n : 0), s ? s : "");
+}
+
+/* Hyper-V failures QEMU reports without naming an option (KVM refuses
+ * an MSR while QEMU sets up a vCPU, then QEMU aborts): the feature, or
+ * NULL when m is not one. */
+static const char *hv_failure(const char *m, char *name, size_t len)
+{
+	const char *s = strstr(m, "failed to set MSR 0x");
+	unsigned long msr;
+
+	if (strstr(m, "kernel doesn't allow setting HyperV VP_INDEX"))
+		return "vpindex";
+	if (s) {
+		msr = strtoul(s + 18, NULL, 16);
+		for (size_t i = 0; i < ARRAY_SIZE(hv_msrs); i++)
+			if (msr >= hv_msrs[i].lo && msr <= hv_msrs[i].hi)
+				return hv_msrs[i].feature;
+		return NULL;
+	}
+	if (!strstr(m, "Hyper-V") && !strstr(m, "HyperV") && !strstr(m, "hv-"))
+		return NULL;
+	hv_name(m, name, len);
+	return name;
+}
+
+static void set_hint(struct qemu_refusal *r, const char *m)
+{
+	r->hint[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(hints); i++)
+		if (strstr(m, hints[i].text)) {
+			snprintf(r->hint, sizeof(r->hint), "%s", hints[i].hint);
+			return;
+		}
+}
+
+static void set_hyperv(struct qemu_refusal *r, const char *feature)
+{
+	snprintf(r->origin, sizeof(r->origin), "hyperv enlightenments");
+	if (*feature)
+		snprintf(r->hint, sizeof(r->hint),
+			 "remove %s from [hyperv] enlightenments: this host's "
+			 "KVM does not let QEMU set it up",
+			 feature);
+	else
+		snprintf(r->hint, sizeof(r->hint),
+			 "remove the enlightenment it names from [hyperv] "
+			 "enlightenments");
+}
+
+/* One line of QEMU's output: true and *r filled when it is an error that
+ * leads to a profile section. */
+static bool line_refusal(const struct strv *argv, const struct strv *origin,
+			 const char *line, struct qemu_refusal *r)
+{
+	const char *m = skip_program(skip_stamp(line), argv->v[0]);
+	const char *rest = m, *feature, *from;
+	char name[64];
+	long at;
+
+	at = by_option(argv, m, &rest);
+	/* warn_report(): "warning: " after the option, if any */
+	if (!strncmp(rest, "warning: ", 9) || !strncmp(rest, "info: ", 6))
+		return false;
+	if (at < 0)
+		at = by_token(argv, origin, m);
+	from = at >= 0 && (size_t)at < origin->n ? origin->v[at] : NULL;
+	feature = hv_failure(rest, name, sizeof(name));
+	if (feature && (!from || !strcmp(from, "cpu"))) {
+		snprintf(r->message, sizeof(r->message), "%s", rest);
+		set_hyperv(r, feature);
+		return true;
+	}
+	if (!from || !*from)
+		return false;
+	snprintf(r->origin, sizeof(r->origin), "%s", from);
+	snprintf(r->message, sizeof(r->message), "%s", rest);
+	set_hint(r, rest);
+	return true;
+}
+
+bool qemu_refusal_find(const struct strv *argv, const struct strv *origin,
+		       const char *text, struct qemu_refusal *out)
+{
+	cleanup_free char *copy = xstrdup(text);
+	struct qemu_refusal r;
+	bool found = false;
+	char *save = NULL;
+
+	if (!argv->n)
+		return false;
+	for (char *l = strtok_r(copy, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		l[strcspn(l, "\r")] = '\0';
+		if (line_refusal(argv, origin, l, &r)) {
+			*out = r;
+			found = true;
+		}
+	}
+	return found;
+}
+
+char *qemu_refusal_describe(const struct profile *p,
+			    const struct qemu_refusal *r)
+{
+	char label[96];
+	const char *key = strchr(r->origin, ' ');
+	cleanup_free char *at = NULL;
+
+	snprintf(label, sizeof(label), "%.*s",
+		 (int)(key ? (size_t)(key - r->origin) : strlen(r->origin)),
+		 r->origin);
+	at = profile_where(p, label, key ? key + 1 : NULL);
+	return xasprintf("QEMU refused [%s]%s%s (%s): %s%s%s", label,
+			 key ? " " : "", key ? key + 1 : "", at, r->message,
+			 r->hint[0] ? "; " : "", r->hint);
+}

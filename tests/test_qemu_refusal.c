@@ -1,0 +1,254 @@
+/* test_qemu_refusal.c: QEMU's error lines at a failed start, as real QEMU
+ * writes them, traced back to the profile section and line through the
+ * origins the argv builder records (qemu/refusal.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "engine/engine.h"
+#include "host/host.h"
+#include "ops/ops.h"
+#include "qemu/qemu.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Line numbers matter: the messages point at them. */
+static const char profile_text[] = "[vm]\n"			     /* 1 */
+				   "name = t\n"			     /* 2 */
+				   "memory = 1G\n"		     /* 3 */
+				   "accel = tcg\n"		     /* 4 */
+				   "\n"				     /* 5 */
+				   "[firmware]\n"		     /* 6 */
+				   "type = seabios\n"		     /* 7 */
+				   "\n"				     /* 8 */
+				   "[hyperv]\n"			     /* 9 */
+				   "enlightenments = relaxed,time\n" /* 10 */
+				   "\n"				     /* 11 */
+				   "[pci.gpu]\n"		     /* 12 */
+				   "host = 01:00.0\n"		     /* 13 */
+				   "\n"				     /* 14 */
+				   "[disk.boot]\n"		     /* 15 */
+				   "file = /var/lib/vms/t.img\n"     /* 16 */
+				   "format = qcow2\n"		     /* 17 */
+				   "\n"				     /* 18 */
+				   "[net.lan]\n"		     /* 19 */
+				   "mode = user\n";		     /* 20 */
+
+struct fixture {
+	struct profile p;
+	struct host h;
+	struct vm_paths paths;
+	struct strv argv, origin, warnings;
+	struct qemu_refusal r;
+};
+
+static struct fixture *fx;
+
+static int setup(void **state)
+{
+	struct vr_error err = {0};
+	struct qemu_placement pl;
+	int r;
+
+	(void)state;
+	hostfs_set_root("/");
+	fx = calloc(1, sizeof(*fx));
+	r = profile_load_string(profile_text, "t.ini", "/", &fx->p, &err);
+	if (r)
+		print_message("# %s\n", err.msg);
+	assert_int_equal(r, 0);
+	fx->h.qemu.major = 7;
+	fx->h.qemu.minor = 2;
+	fx->h.qemu.path = "/usr/bin/qemu-system-x86_64";
+	paths_vm_build(&fx->p, &fx->paths);
+	placement_plan(&fx->p, &fx->h, &pl);
+	r = qemu_argv_build(&fx->p, &fx->h, &fx->paths, &pl, &fx->argv,
+			    &fx->origin, &fx->warnings, &err);
+	placement_free(&pl);
+	if (r)
+		print_message("# %s\n", err.msg);
+	assert_int_equal(r, 0);
+	assert_int_equal(fx->origin.n, fx->argv.n);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	strv_free(&fx->argv);
+	strv_free(&fx->origin);
+	strv_free(&fx->warnings);
+	paths_vm_free(&fx->paths);
+	profile_free(&fx->p);
+	free(fx);
+	return 0;
+}
+
+/* "-opt value" of the argument whose text holds what. */
+static char *option(const char *what)
+{
+	for (size_t i = 1; i + 1 < fx->argv.n; i++)
+		if (strstr(fx->argv.v[i + 1], what))
+			return xasprintf("%s %s", fx->argv.v[i],
+					 fx->argv.v[i + 1]);
+	fail_msg("no argument holds %s", what);
+	return NULL;
+}
+
+static bool find(const char *text)
+{
+	return qemu_refusal_find(&fx->argv, &fx->origin, text, &fx->r);
+}
+
+static void test_origins(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < fx->argv.n; i++) {
+		if (strstr(fx->argv.v[i], "\"id\":\"hostdev-gpu\""))
+			assert_string_equal(fx->origin.v[i], "pci.gpu");
+		if (strstr(fx->argv.v[i], "\"node-name\":\"disk0-format\""))
+			assert_string_equal(fx->origin.v[i],
+					    "disk.boot format");
+		if (!strcmp(fx->argv.v[i], "-machine"))
+			assert_string_equal(fx->origin.v[i + 1], "vm machine");
+		if (!strcmp(fx->argv.v[i], "-chardev"))
+			assert_string_equal(fx->origin.v[i + 1], "");
+	}
+}
+
+/* QEMU 7.2 with -msg timestamp=on, vfio refusing the device. */
+static void test_vfio_timestamped(void **state)
+{
+	cleanup_free char *opt = option("hostdev-gpu"), *text = NULL;
+	cleanup_free char *msg = NULL;
+
+	(void)state;
+	text = xasprintf("2024-05-01T10:11:12.345678Z qemu-system-x86_64: "
+			 "%s: vfio 0000:01:00.0: group 12 is not viable\n"
+			 "Please ensure all devices within the iommu_group "
+			 "are bound to their vfio bus driver.\n",
+			 opt);
+	assert_true(find(text));
+	assert_string_equal(fx->r.origin, "pci.gpu");
+	assert_string_equal(fx->r.message,
+			    "vfio 0000:01:00.0: group 12 is not viable");
+	msg = qemu_refusal_describe(&fx->p, &fx->r);
+	assert_non_null(strstr(msg, "QEMU refused [pci.gpu] (t.ini:12): vfio "
+				    "0000:01:00.0: group 12 is not viable; "
+				    "every device of that IOMMU group"));
+}
+
+/* No timestamp: the format node of a disk QEMU cannot read as qcow2. */
+static void test_disk_format(void **state)
+{
+	cleanup_free char *opt = option("\"node-name\":\"disk0-format\"");
+	cleanup_free char *text = NULL, *msg = NULL;
+
+	(void)state;
+	text = xasprintf("qemu-system-x86_64: %s: Image is not in qcow2 "
+			 "format\r\n",
+			 opt);
+	assert_true(find(text));
+	assert_string_equal(fx->r.origin, "disk.boot format");
+	msg = qemu_refusal_describe(&fx->p, &fx->r);
+	assert_non_null(strstr(msg, "QEMU refused [disk.boot] format "
+				    "(t.ini:17): Image is not in qcow2 "
+				    "format; the file is not in that format"));
+}
+
+/* A message that names no option, only the file of one. */
+static void test_file_token(void **state)
+{
+	cleanup_free char *msg = NULL;
+
+	(void)state;
+	assert_true(find("qemu-system-x86_64: Could not open "
+			 "'/var/lib/vms/t.img': No such file or directory\n"));
+	assert_string_equal(fx->r.origin, "disk.boot file");
+	msg = qemu_refusal_describe(&fx->p, &fx->r);
+	assert_non_null(strstr(msg, "[disk.boot] file (t.ini:16)"));
+	/* a longer name that merely starts with it is not it */
+	assert_false(find("qemu-system-x86_64: Could not open "
+			  "'/var/lib/vms/t.img2': No such file\n"));
+}
+
+/* KVM refuses a Hyper-V MSR: QEMU's line, then its assertion (no
+ * timestamp: glibc writes it). */
+static void test_msr_abort(void **state)
+{
+	cleanup_free char *msg = NULL;
+
+	(void)state;
+	assert_true(find("2024-05-01T10:11:12.345678Z qemu-system-x86_64: "
+			 "error: failed to set MSR 0x40000021 to 0x0\n"
+			 "qemu-system-x86_64: ../target/i386/kvm/kvm.c:3004: "
+			 "kvm_buf_set_msrs: Assertion `ret == "
+			 "cpu->kvm_msr_buf->nmsrs' failed.\n"));
+	assert_string_equal(fx->r.origin, "hyperv enlightenments");
+	msg = qemu_refusal_describe(&fx->p, &fx->r);
+	assert_non_null(strstr(msg, "QEMU refused [hyperv] enlightenments "
+				    "(t.ini:10): error: failed to set MSR "
+				    "0x40000021 to 0x0; remove time from"));
+	assert_true(find("qemu-system-x86_64: error: failed to set MSR "
+			 "0x40000073 to 0x0\n"));
+	assert_non_null(strstr(fx->r.hint, "remove vapic from"));
+	assert_true(find("qemu-system-x86_64: kernel doesn't allow setting "
+			 "HyperV VP_INDEX\n"));
+	assert_non_null(strstr(fx->r.hint, "remove vpindex from"));
+	/* an MSR that is not Hyper-V's leads nowhere */
+	assert_false(find("qemu-system-x86_64: error: failed to set MSR "
+			  "0x38d to 0x0\n"));
+}
+
+/* The id of an -object in QEMU's words. */
+static void test_memory_id(void **state)
+{
+	(void)state;
+	assert_true(find("qemu-system-x86_64: cannot set up guest memory "
+			 "'pc.ram': Cannot allocate memory\n"));
+	assert_string_equal(fx->r.origin, "memory");
+}
+
+/* Warnings, vmrun's own options and lines naming nothing lead nowhere;
+ * of several errors the last one counts. */
+static void test_nothing_and_last(void **state)
+{
+	cleanup_free char *gpu = option("hostdev-gpu"), *text = NULL;
+	cleanup_free char *qmp = option("id=qmp"), *own = NULL;
+
+	(void)state;
+	text = xasprintf("qemu-system-x86_64: %s: warning: vfio "
+			 "0000:01:00.0: Could not enable error recovery\n",
+			 gpu);
+	assert_false(find(text));
+	assert_false(find("qemu-system-x86_64: -device vfio-pci: fakeqemu: "
+			  "failing at start as asked\n"));
+	own = xasprintf("qemu-system-x86_64: %s: Address already in use\n",
+			qmp);
+	assert_false(find(own));
+	assert_false(find(""));
+	free(text);
+	text = xasprintf("qemu-system-x86_64: %s: vfio 0000:01:00.0: "
+			 "failed to open /dev/vfio/12: No such file or "
+			 "directory\nqemu-system-x86_64: Image is not in "
+			 "qcow2 format: '/var/lib/vms/t.img'\n",
+			 gpu);
+	assert_true(find(text));
+	assert_string_equal(fx->r.origin, "disk.boot file");
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_origins),	  T(test_vfio_timestamped),
+		T(test_disk_format),	  T(test_file_token),
+		T(test_msr_abort),	  T(test_memory_id),
+		T(test_nothing_and_last),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
