@@ -83,7 +83,7 @@ elif make -s deb >"$TMP/deb.log" 2>&1 && [ -f "$DEB" ]; then
 		"$(pkg-config --variable=systemdsystemunitdir systemd)" \
 		/usr/libexec/vmrun .gz
 	deps=$(dpkg-deb -f "$DEB" Depends)
-	for d in qemu-system-x86 ovmf libjson-c5 systemd; do
+	for d in qemu-system-x86 ovmf libjson-c5 libxml2 systemd; do
 		check "deb: depends on $d" grep -q "\b$d\b" <<<"$deps"
 	done
 	# The postinst, run against a throwaway root as dpkg would

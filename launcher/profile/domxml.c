@@ -40,13 +40,13 @@ xmlNode *dx_child(const xmlNode *n, const char *name)
 
 bool dx_attr(const xmlNode *n, const char *name, char *buf, size_t len)
 {
-	xmlChar *v = n ? xmlGetNoNsProp(n, BAD_CAST name) : NULL;
+	xmlChar *v = n ? xml.get_prop(n, BAD_CAST name) : NULL;
 
 	buf[0] = '\0';
 	if (!v)
 		return false;
 	snprintf(buf, len, "%s", (const char *)v);
-	xmlFree(v);
+	xml.free(v);
 	return true;
 }
 
@@ -59,7 +59,7 @@ bool dx_attr_is(const xmlNode *n, const char *name, const char *value)
 
 void dx_text(const xmlNode *n, char *buf, size_t len)
 {
-	xmlChar *v = xmlNodeGetContent(n);
+	xmlChar *v = xml.node_content(n);
 	const char *s = v ? (const char *)v : "";
 	size_t end;
 
@@ -68,12 +68,12 @@ void dx_text(const xmlNode *n, char *buf, size_t len)
 	while (end && strchr(" \t\r\n", s[end - 1]))
 		end--;
 	snprintf(buf, len, "%.*s", (int)end, s);
-	xmlFree(v);
+	xml.free(v);
 }
 
 long dx_line(const xmlNode *n)
 {
-	return xmlGetLineNo(n);
+	return xml.line_no(n);
 }
 
 /* "<hostdev type='usb'>": the element and the attribute that says what
@@ -335,19 +335,19 @@ static int dx_parse(const char *text, size_t len, const char *file,
 		    xmlDoc **doc, struct vr_error *err)
 {
 	struct dx_xml_error first = {0};
-	xmlParserCtxt *ctxt = xmlNewParserCtxt();
+	xmlParserCtxt *ctxt = xml.new_parser_ctxt();
 
 	if (!ctxt)
 		return vr_errorx(err, ENOMEM, "%s: cannot start the XML reader",
 				 file);
 	/* no network, no entities from elsewhere, errors only to us */
-	xmlSetStructuredErrorFunc(&first, dx_xml_error);
-	*doc = xmlCtxtReadMemory(ctxt, text, (int)len, file, NULL,
-				 XML_PARSE_NONET | XML_PARSE_NOERROR |
-					 XML_PARSE_NOWARNING |
-					 XML_PARSE_BIG_LINES);
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	xmlFreeParserCtxt(ctxt);
+	xml.set_error_func(&first, dx_xml_error);
+	*doc = xml.ctxt_read_memory(ctxt, text, (int)len, file, NULL,
+				    XML_PARSE_NONET | XML_PARSE_NOERROR |
+					    XML_PARSE_NOWARNING |
+					    XML_PARSE_BIG_LINES);
+	xml.set_error_func(NULL, NULL);
+	xml.free_parser_ctxt(ctxt);
 	if (*doc)
 		return 0;
 	return vr_errorx(err, EINVAL, "%s:%d: not well-formed XML: %s", file,
@@ -364,10 +364,13 @@ int domxml_import(const char *text, size_t len, const char *file,
 
 	if (len > INT32_MAX)
 		return vr_errorx(err, EFBIG, "%s: too large", file);
+	r = xmllib_open(err);
+	if (r)
+		return r;
 	r = dx_parse(text, len, file, &doc, err);
 	if (r)
 		return r;
-	root = xmlDocGetRootElement(doc);
+	root = xml.doc_root(doc);
 	if (!dx_is(root, "domain"))
 		r = dx_fail(&x, root,
 			    "<%s> is not a libvirt domain (virsh dumpxml "
@@ -379,6 +382,6 @@ int domxml_import(const char *text, size_t len, const char *file,
 	for (size_t i = 0; i < ARRAY_SIZE(x.hostdev); i++)
 		free(x.hostdev[i]);
 	strv_free(&x.os_boot);
-	xmlFreeDoc(doc);
+	xml.free_doc(doc);
 	return r;
 }

@@ -3,12 +3,31 @@
 #ifndef VMRUN_PROFILE_DOMXML_H
 #define VMRUN_PROFILE_DOMXML_H
 
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdbool.h>
 
 #include "profile/profile.h"
 
 #define DX_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
+
+/* xmllib.c: the libxml2 functions the reader calls, found with dlopen()
+ * by xmllib_open() (0, or why libxml2 cannot be used) before the first
+ * XML is read: vmrun is not linked with libxml2. */
+struct xmllib {
+	__typeof__(xmlNewParserCtxt) *new_parser_ctxt;
+	__typeof__(xmlFreeParserCtxt) *free_parser_ctxt;
+	__typeof__(xmlCtxtReadMemory) *ctxt_read_memory;
+	__typeof__(xmlSetStructuredErrorFunc) *set_error_func;
+	__typeof__(xmlDocGetRootElement) *doc_root;
+	__typeof__(xmlFreeDoc) *free_doc;
+	__typeof__(xmlGetNoNsProp) *get_prop;
+	__typeof__(xmlNodeGetContent) *node_content;
+	__typeof__(xmlGetLineNo) *line_no;
+	xmlFreeFunc free;
+};
+extern struct xmllib xml;
+int xmllib_open(struct vr_error *err);
 
 struct dx {
 	const char *file;
