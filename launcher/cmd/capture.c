@@ -29,25 +29,12 @@ bool capture_owner(const char *abs, char *bdf, size_t len)
 {
 	cleanup_free char *path = hostfs_path(abs);
 	char real[4096];
-	const char *devs;
-	bool found = false;
+	struct pci_addr a;
 
-	if (!realpath(path, real) || !(devs = strstr(real, "/sys/devices/")))
+	if (!realpath(path, real) || !host_pci_path_owner(real, &a))
 		return false;
-	for (const char *s = devs; s; s = strchr(s + 1, '/')) {
-		size_t n = strcspn(s + 1, "/");
-		struct pci_addr a;
-		char comp[16];
-
-		if (n != 12)
-			continue;
-		snprintf(comp, sizeof(comp), "%.*s", (int)n, s + 1);
-		if (!pci_addr_parse(comp, &a)) {
-			snprintf(bdf, len, "%s", comp);
-			found = true;
-		}
-	}
-	return found;
+	pci_addr_format(&a, bdf, len);
+	return true;
 }
 
 /* The kernel's host name, as the format allows it. */

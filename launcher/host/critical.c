@@ -13,30 +13,6 @@
 
 #define DEPTH_MAX 8 /* volumes on volumes on partitions */
 
-/* The PCI function a sysfs device folder belongs to: the last path
- * component that is a PCI address (bridges come before it). */
-static bool owner_of_path(const char *path, struct pci_addr *a)
-{
-	const char *devs = strstr(path, "/sys/devices/");
-	bool found = false;
-	char comp[32];
-
-	for (const char *s = devs; s && *s; s = strchr(s + 1, '/')) {
-		const char *c = *s == '/' ? s + 1 : s;
-		size_t n = strcspn(c, "/");
-		struct pci_addr t;
-
-		if (n != 12)
-			continue;
-		snprintf(comp, sizeof(comp), "%.*s", (int)n, c);
-		if (!pci_addr_parse(comp, &t)) {
-			*a = t;
-			found = true;
-		}
-	}
-	return found;
-}
-
 /* The real folder of a /sys entry (a link such as /sys/class/block/sda),
  * as a path below the host root; NULL when absent. */
 static char *sys_real(const char *abs)
@@ -93,7 +69,7 @@ static void dev_need(struct host *h, const struct dev_class *c,
 
 	if (!real || depth > DEPTH_MAX)
 		return;
-	if (owner_of_path(real, &a)) {
+	if (host_pci_path_owner(real, &a)) {
 		need_add(h, &a, text);
 		return;
 	}
@@ -294,7 +270,7 @@ static void consoles_scan(struct host *h)
 		cleanup_free char *text = NULL;
 		struct pci_addr a;
 
-		if (!real || !owner_of_path(real, &a))
+		if (!real || !host_pci_path_owner(real, &a))
 			continue;
 		text = xasprintf("the console %s", t);
 		need_add(h, &a, text);

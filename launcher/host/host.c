@@ -230,28 +230,27 @@ const struct host_hugepool *host_pool_find(const struct host *h, int node,
 	return NULL;
 }
 
-bool host_cpu_is_amd(void)
-{
-	cleanup_free char *path = hostfs_path("/proc/cpuinfo");
-	cleanup_fclose FILE *f = fopen(path, "re");
-	char line[1024];
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "vendor_id", 9))
-			return strstr(line, "AuthenticAMD") != NULL;
-	return false;
-}
-
-bool host_cpu_is_vm(void)
+/* Whether the first line of /proc/cpuinfo naming field has word in it. */
+static bool cpuinfo_has(const char *field, const char *word)
 {
 	cleanup_free char *path = hostfs_path("/proc/cpuinfo");
 	cleanup_fclose FILE *f = fopen(path, "re");
 	char line[8192];
 
 	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "flags", 5))
-			return strstr(line, " hypervisor") != NULL;
+		if (!strncmp(line, field, strlen(field)))
+			return strstr(line, word) != NULL;
 	return false;
+}
+
+bool host_cpu_is_amd(void)
+{
+	return cpuinfo_has("vendor_id", "AuthenticAMD");
+}
+
+bool host_cpu_is_vm(void)
+{
+	return cpuinfo_has("flags", " hypervisor");
 }
 
 static void host_probe_vendor(struct host *h)

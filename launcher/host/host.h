@@ -249,6 +249,9 @@ long host_meminfo_kb(const char *text, const char *key);
 
 const struct host_pci *host_pci_find(const struct host *h,
 				     const struct pci_addr *a);
+/* The PCI function a real sysfs device path (below /sys/devices/) belongs
+ * to: its last component that is a PCI address (bridges come before it). */
+bool host_pci_path_owner(const char *path, struct pci_addr *a);
 /* Enumerate PCI functions with libpci (sysfs under the host root). */
 int host_pci_scan(struct host *h, unsigned flags, struct vr_error *err);
 /* qemu_version.c: q for the profile's [vm] qemu (NULL: the default on

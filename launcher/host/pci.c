@@ -216,6 +216,30 @@ int host_pci_scan(struct host *h, unsigned flags, struct vr_error *err)
 	return r;
 }
 
+/* The PCI function a sysfs device folder belongs to: the last path
+ * component that is a PCI address (bridges come before it). */
+bool host_pci_path_owner(const char *path, struct pci_addr *a)
+{
+	const char *devs = strstr(path, "/sys/devices/");
+	bool found = false;
+	char comp[32];
+
+	for (const char *s = devs; s && *s; s = strchr(s + 1, '/')) {
+		const char *c = *s == '/' ? s + 1 : s;
+		size_t n = strcspn(c, "/");
+		struct pci_addr t;
+
+		if (n != 12)
+			continue;
+		snprintf(comp, sizeof(comp), "%.*s", (int)n, c);
+		if (!pci_addr_parse(comp, &t)) {
+			*a = t;
+			found = true;
+		}
+	}
+	return found;
+}
+
 const struct host_pci *host_pci_find(const struct host *h,
 				     const struct pci_addr *a)
 {
