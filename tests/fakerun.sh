@@ -55,6 +55,41 @@ wait_running() {
 	return 1
 }
 
+# fake_vm FILE NAME MEMORY STATE-DIR [CPU-LINES [SECTIONS]]: a VM on
+# tests/fakeqemu with one core and no network, plus the lines in [cpu] and
+# the sections given
+fake_vm() {
+	cat >"$1" <<EOI
+[vm]
+name = $2
+memory = $3
+qemu = $FAKEQEMU
+state-dir = $4
+shutdown-timeout = 2
+
+[cpu]
+cores = 1
+${5:-}
+
+[net.lan]
+mode = none
+
+${6:-}
+EOI
+}
+
+# The GPU of the b550-gtx1060 fixture and its audio function, with the
+# guest's RAM on 2 MiB hugepages
+FAKE_GPU="[memory]
+hugepages = 2M
+
+[pci.gpu]
+host = 08:00.0
+multifunction = yes
+
+[pci.gpu-audio]
+host = 08:00.1"
+
 # profile_with TEXT: $TMP/vm.ini is the suite's VM ($TMP/base.ini) plus
 # more sections
 profile_with() {

@@ -147,6 +147,43 @@ killed_after_each_op() {
 		0 $bad
 }
 
+# fixture_root FIXTURE: a fresh fake host at $ROOT built from
+# $FIXTURES/FIXTURE.host (built once per suite, copied for each use)
+fixture_root() {
+	local pristine=$TMP/pristine-$1
+	rm -rf "$ROOT"
+	if [ ! -d "$pristine" ]; then
+		"$FAKEHOST" build "$FIXTURES/$1.host" "$pristine" \
+			>"$TMP/build.log" 2>&1 ||
+			{ not_ok "$1: fakehost build"; return 1; }
+	fi
+	cp -a "$pristine" "$ROOT"
+}
+
+# not_grep GREP-ARGS...: grep -q finds nothing
+not_grep() {
+	! grep -q "$@"
+}
+
+# nsh_disk IMAGE SIZE LINE...: a FAT image whose startup.nsh the UEFI
+# shell runs (the lines); BIG=BYTES adds a file big.bin of that many
+# random bytes
+nsh_disk() {
+	local img=$1 size=$2 dir=$TMP/nsh.$$
+	shift 2
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	printf '%s\r\n' "$@" >"$dir/startup.nsh"
+	rm -f "$img"
+	truncate -s "$size" "$img"
+	mkfs.vfat -n VMRUNTEST "$img" >/dev/null &&
+		mcopy -i "$img" "$dir/startup.nsh" ::/startup.nsh || return 1
+	if [ -n "${BIG:-}" ]; then
+		head -c "$BIG" /dev/urandom >"$dir/big.bin"
+		mcopy -i "$img" "$dir/big.bin" ::/big.bin || return 1
+	fi
+}
+
 # wait_until SECONDS COMMAND...: poll until COMMAND succeeds (1: timed out)
 wait_until() {
 	local end=$((SECONDS + $1))

@@ -8,21 +8,7 @@
 # unbind the kernel blocks times out instead of hanging vmrun.
 . "$(dirname "$0")/lib.sh"
 
-HOSTS=$TOP/tests/fixtures/hosts
 ROOT=$TMP/root
-
-# build FIXTURE: a fresh fake host at $ROOT (from tests/fixtures/hosts or
-# the shared fixtures)
-build() {
-	local f=$HOSTS/$1.host pristine=$TMP/pristine-$1
-	[ -f "$f" ] || f=$FIXTURES/$1.host
-	rm -rf "$ROOT"
-	if [ ! -d "$pristine" ]; then
-		"$FAKEHOST" build "$f" "$pristine" >"$TMP/build.log" 2>&1 ||
-			{ not_ok "$1: fakehost build"; return 1; }
-	fi
-	cp -a "$pristine" "$ROOT"
-}
 
 # profile NAME SECTION-TEXT...: a profile (VM NAME, TCG), its path printed
 profile() {
@@ -38,10 +24,6 @@ profile() {
 
 quiet() {
 	"$@" >>"$TMP/quiet.log" 2>&1
-}
-
-not_grep() {
-	! grep -q "$@"
 }
 
 # refused_with NAME WANT-SUBSTRING PROFILE: prepare and --dry-run both
@@ -65,7 +47,7 @@ refused_with() {
 }
 
 # --- Never take what the host stands on --------------------------------------
-build b550-gtx1060
+fixture_root b550-gtx1060
 p=$(profile root '[pci.disk]\nhost = 01:00.0')
 refused_with "root NVMe refused, naming / and /boot/efi, with its line" \
 	"$p:6: [pci.disk] host = 0000:01:00.0 (Samsung Electronics Co Ltd Samsung NVMe SSD Controller PM9A1/PM9A3/980PRO) is what the host runs on: /boot/efi (vfat on /dev/nvme0n1p1), / (ext4 on /dev/nvme0n1p2). Passing it through would pull them from under the running host. Pass another device; if you mean it, set take-host-critical = yes in [pci.disk]" \
@@ -83,13 +65,13 @@ refused_with "the default route's NIC refused" \
 	"[pci.nic] host = 0000:07:00.0 (Realtek Semiconductor Co., Ltd. RTL8125 2.5GbE Controller) is what the host runs on: the default route (enp7s0)" \
 	"$p"
 
-build laptop-mx250
+fixture_root laptop-mx250
 p=$(profile lvm '[pci.ssd]\nhost = 02:00.0')
 refused_with "LVM on LUKS: / and swap through dm holders" \
 	"is what the host runs on: /boot (vfat on /dev/nvme0n1p1), / (ext4 on /dev/mapper/vg0-root), swap on /dev/mapper/vg0-swap" \
 	"$p"
 
-build x570-rtx3080-rx580
+fixture_root x570-rtx3080-rx580
 p=$(profile bridged '[pci.nic]\nhost = 06:00.0')
 refused_with "the NIC under the bridge of the default route" \
 	"is what the host runs on: the default route (br0)" "$p"
@@ -101,7 +83,7 @@ vm --dry-run "$p" >/dev/null 2>&1
 expect_eq "the second NVMe drive (nothing mounted) is fine" 0 $?
 
 printf 'console ttyS4 pci=0000:00:14.0\n' |
-	cat "$HOSTS/laptop-mx250.host" - >"$TMP/console.host"
+	cat "$FIXTURES/laptop-mx250.host" - >"$TMP/console.host"
 rm -rf "$ROOT"
 "$FAKEHOST" build "$TMP/console.host" "$ROOT" >/dev/null
 p=$(profile usb '[pci.usb]\nhost = 00:14.0\n[pci.sram]\nhost = 00:14.2')
@@ -110,7 +92,7 @@ refused_with "a serial console on a USB controller" \
 
 # `vmrun devices`: a group holding only what the host runs on is no
 # longer "ready to pass through alone".
-build b550-gtx1060
+fixture_root b550-gtx1060
 vm devices >"$TMP/out"
 check "devices: the root NVMe's group carries the verdict" grep -qxF \
 	"IOMMU group 14: could go alone, but the host runs on it: 0000:01:00.0 (NVMe controller: /boot/efi (vfat on /dev/nvme0n1p1), / (ext4 on /dev/nvme0n1p2))" \
@@ -125,7 +107,7 @@ g = [g for g in json.load(sys.stdin)["groups"] if g["group"] == 14][0]
 print(g["verdict"], g["functions"][0]["host_needs"][1])')"
 
 # --- The only display GPU while a display manager runs -----------------------
-build laptop-mx250
+fixture_root laptop-mx250
 p=$(profile igpu '[pci.igpu]\nhost = 00:02.0')
 refused_with "the iGPU, the laptop's only display, with the desktop on it" \
 	"$p:6: [pci.igpu] host = 0000:00:02.0 is the host's only display GPU, and display-manager.service runs the desktop on it: the desktop would lose its GPU under it. Stop it for the run: add stop-units = display-manager.service to [host]" \
@@ -145,7 +127,7 @@ check "  ... and the warning says how to stop a desktop" grep -qF \
 	"loses its console while the guest runs (stop the desktop with [host] stop-units)" \
 	"$TMP/out"
 
-build desktop-gtx1660
+fixture_root desktop-gtx1660
 p=$(profile single '[pci.gpu]\nhost = 01:00.0\n[pci.audio]\nhost = 01:00.1\n[pci.usb]\nhost = 01:00.2\n[pci.ucsi]\nhost = 01:00.3')
 refused_with "the one-GPU desktop's card" \
 	"[pci.gpu] host = 0000:01:00.0 is the host's only display GPU, and display-manager.service runs the desktop on it" \
@@ -157,13 +139,13 @@ expect_eq "one GPU, stop-units: Xorg of the display manager is stopped first" \
 check "  ... the NVIDIA card gets romfile advice" grep -q \
 	"is the boot GPU: .*set romfile = a clean dump" "$TMP/out"
 
-build b550-gtx1060
+fixture_root b550-gtx1060
 p=$(profile twogpu '[pci.gpu]\nhost = 08:00.0\n[pci.audio]\nhost = 08:00.1')
 vm --dry-run "$p" >/dev/null 2>&1
 expect_eq "the boot GPU of a host that keeps another GPU: planned" 0 $?
 
 # --- Devices in use -----------------------------------------------------------
-build x570-rtx3080-rx580
+fixture_root x570-rtx3080-rx580
 p=$(profile rtx '[pci.gpu]\nhost = 08:00.0\n[pci.audio]\nhost = 08:00.1')
 refused_with "RTX 3080 held by nvidia-persistenced, its audio by PipeWire" \
 	"$p:6: [pci.gpu] host = 0000:08:00.0 is in use: nvidia-persistenced (pid 980, nvidia-persistenced.service) has /dev/nvidiactl open. Its driver (nvidia) would not let go of it while they do. Stop them first: add stop-units = nvidia-persistenced.service to [host]" \
@@ -210,7 +192,7 @@ check "  ... saying it timed out and how to give the device back" grep -qF \
 same_snapshot "  ... host as before" "$TMP/before"
 
 # --- a killed vmrun's half-written journal -------------------------------------
-build b550-gtx1060
+fixture_root b550-gtx1060
 mkdir -p "$ROOT/run/vmrun"
 echo '{"half' >"$ROOT/run/vmrun/tmpvm.json.tmp.4242"
 echo keep >"$ROOT/run/vmrun/othervm.json.tmp.4242"

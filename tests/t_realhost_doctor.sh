@@ -8,20 +8,7 @@
 # at its profile line.
 . "$(dirname "$0")/lib.sh"
 
-HOSTS=$TOP/tests/fixtures/hosts
 ROOT=$TMP/root
-
-build() {
-	local f=$HOSTS/$1.host pristine=$TMP/pristine-$1
-	[ -f "$f" ] || f=$FIXTURES/$1.host
-	rm -rf "$ROOT"
-	if [ ! -d "$pristine" ]; then
-		"$FAKEHOST" build "$f" "$pristine" \
-			>"$TMP/build.log" 2>&1 ||
-			{ not_ok "$1: fakehost build"; return 1; }
-	fi
-	cp -a "$pristine" "$ROOT"
-}
 
 # A QEMU 7.2 stand-in that knows its machine types, as the real one.
 mkdir -p "$TMP/bin"
@@ -52,10 +39,6 @@ profile() {
 	echo "$f"
 }
 
-not_grep() {
-	! grep -q "$@"
-}
-
 # dry NAME WANT PROFILE: --dry-run fails and its message has WANT
 dry_refused() {
 	if vm --dry-run "$3" >"$TMP/out" 2>"$TMP/err"; then
@@ -84,7 +67,7 @@ doctor_line() {
 }
 
 # --- KVM, judged by /dev/kvm ---------------------------------------------------
-build cloud-h200
+fixture_root cloud-h200
 doctor_line "cloud: KVM works though cpuinfo has no vmx (nested)" \
 	"ok    virtualization: KVM works (a VM on /dev/kvm could be created), though /proc/cpuinfo has no vmx or svm flag: this host is itself a VM with nested virtualization"
 check "cloud: /dev/kvm works" grep -qxF \
@@ -100,19 +83,19 @@ doctor_line "no /dev/kvm: KVM not loaded" \
 	"FAIL  /dev/kvm: missing: KVM is not loaded"
 
 # --- a 3D controller is not the host's display -------------------------------------
-build cloud-h200
+fixture_root cloud-h200
 vm devices >"$TMP/out"
 check "cloud: the H200 (3D controller) is not the host's display GPU" \
 	grep -qxF "                driver nvidia" "$TMP/out"
 check "cloud: no names without pci.ids, no borrowed ones" grep -qxF \
 	"  0000:00:06.0  Class 0302: Device 10de:2335" "$TMP/out"
-build laptop-mx250
+fixture_root laptop-mx250
 vm devices >"$TMP/out"
 check "laptop: the MX250's group is ready, not the host's display" \
 	grep -qxF "IOMMU group 6: ready to pass through alone" "$TMP/out"
 
 # The real cloud machine: a profile using its GPU is refused, clearly.
-build cloud-h200
+fixture_root cloud-h200
 p=$(profile h200 '[pci.gpu]\nhost = 00:06.0')
 dry_refused "cloud: passing the H200 without an IOMMU" \
 	"$p:5: [pci.gpu] host = 0000:00:06.0 has no IOMMU group: this host's IOMMU is off, and without it no device can be passed through (\`vmrun doctor\` says how to turn it on)" \
@@ -124,7 +107,7 @@ check "  ... doctor: the device line says it is in no IOMMU group" grep -qxF \
 	"$TMP/doc"
 
 # --- Hyper-V enlightenments this KVM offers ------------------------------------
-build cloud-h200
+fixture_root cloud-h200
 doctor_line "cloud: doctor names what KVM lacks of the default list" \
 	"warn  Hyper-V: KVM does not offer vapic, vpindex, synic, stimer, tlbflush, time of enlightenments = default: vmrun leaves them out of a profile that asks for them, with a warning"
 p=$(profile hv '[firmware]\ntype = seabios')
@@ -143,14 +126,14 @@ dry_refused "unsupported = refuse: refused at the enlightenments line" \
 doctor_line "  ... and doctor fails it" \
 	"FAIL  Hyper-V: KVM does not offer vapic, time, which [hyperv] enlightenments asks for: with unsupported = refuse the start is refused" \
 	"$p"
-build b550-gtx1060
+fixture_root b550-gtx1060
 p=$(profile hvall '[firmware]\ntype = seabios')
 vm --print-argv "$p" >"$TMP/out" 2>&1
 check "a KVM that offers everything keeps everything" grep -q \
 	"hv-vapic=on.*hv-vpindex=on.*hv-synic=on" "$TMP/out"
 
 # --- what QEMU or the firmware would refuse at start -----------------------------
-build laptop-mx250
+fixture_root laptop-mx250
 p=$(profile xvga '[pci.dgpu]\nhost = 01:00.0\nx-vga = yes\n[host]\nstop-units = nvidia-persistenced.service')
 dry_refused "x-vga on a 3D controller" \
 	"$p:6: [pci.dgpu] x-vga = yes, but 0000:01:00.0 is a 3D controller (class 0302), not a VGA device: QEMU refuses it (\"Device does not support requested feature x-vga\"); remove x-vga" \
@@ -213,7 +196,7 @@ rom(sys.argv[1] + "/cut.rom", 88, 512, 0x10de, 0x1c02)   # says 44 KiB
 rom(sys.argv[1] + "/amd.rom", 1, 512, 0x1002, 0x743f)
 rom(sys.argv[1] + "/own.rom", 1, 512, 0x10de, 0x1c02)
 EOF
-build b550-gtx1060
+fixture_root b550-gtx1060
 p=$(profile cut '[pci.gpu]\nhost = 08:00.0\nromfile = cut.rom\n[pci.audio]\nhost = 08:00.1')
 dry_refused "a truncated vBIOS dump" \
 	"$p:6: [pci.gpu] romfile: $TMP/cut.rom is 512 bytes, but its header says the image is 45056 (44 KiB): the dump was cut short; dump the vBIOS again" \
@@ -259,7 +242,7 @@ fix_line() {
 		fixes "$TMP/doc" | sed 's/^/#   got: /'
 	fi
 }
-build x570-rtx3080-rx580
+fixture_root x570-rtx3080-rx580
 doctor_line "AMD: iommu=pt is all the command line needs" \
 	"ok    kernel command line: has iommu=pt"
 check "  ... and amd_iommu=on is advised nowhere" not_grep "amd_iommu" \
@@ -269,7 +252,7 @@ vm doctor >"$TMP/doc" 2>&1
 fix_line "AMD with the IOMMU off: the firmware and iommu=pt, for GRUB" \
 	"enable AMD-Vi (IOMMU, SVM) in the firmware setup; add iommu=pt to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub (grub2-mkconfig -o /boot/grub2/grub.cfg on Fedora) and reboot (the AMD IOMMU needs no option to be on; iommu=pt spares the host's own devices its translation)"
 
-build desktop-gtx1660
+fixture_root desktop-gtx1660
 doctor_line "NixOS without IOMMU options" \
 	"warn  kernel command line: intel_iommu=on iommu=pt missing from /proc/cmdline"
 fix_line "  ... the fix names boot.kernelParams" \
@@ -277,7 +260,7 @@ fix_line "  ... the fix names boot.kernelParams" \
 fix_line "  ... and says what iommu=pt is for" \
 	"and reboot (iommu=pt: the host's own devices skip IOMMU translation)"
 
-build laptop-mx250
+fixture_root laptop-mx250
 doctor_line "systemd-boot with intel_iommu=on only" \
 	"warn  kernel command line: iommu=pt missing from /proc/cmdline"
 fix_line "  ... the fix names /etc/kernel/cmdline" \
@@ -302,7 +285,7 @@ vm doctor "$TMP/n1.ini" >"$TMP/doc" 2>&1
 fix_line "two nodes: the reservation is made on the guest's node" \
 	"reserve the pages at boot: add hugepagesz=1G hugepages=1:62 to GRUB_CMDLINE_LINUX"
 
-build cloud-h200
+fixture_root cloud-h200
 vm doctor >"$TMP/doc" 2>&1
 fix_line "cloud: the IOMMU fix says a VM gets one from its hypervisor" \
 	"this host is itself a virtual machine (hypervisor in /proc/cpuinfo): only its hypervisor can give it an IOMMU"

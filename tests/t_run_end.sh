@@ -66,30 +66,7 @@ PY
 }
 
 # --- the VM: one GPU function, hugepages ------------------------------------
-cat >"$TMP/base.ini" <<EOI
-[vm]
-name = $NAME
-memory = 1G
-qemu = $FAKEQEMU
-state-dir = $TMP/state
-shutdown-timeout = 2
-
-[cpu]
-cores = 1
-
-[memory]
-hugepages = 2M
-
-[pci.gpu]
-host = 08:00.0
-multifunction = yes
-
-[pci.gpu-audio]
-host = 08:00.1
-
-[net.lan]
-mode = none
-EOI
+fake_vm "$TMP/base.ini" "$NAME" 1G "$TMP/state" "" "$FAKE_GPU"
 cp "$TMP/base.ini" "$TMP/vm.ini"
 
 build_fakehost b550-gtx1060
@@ -617,20 +594,7 @@ fi
 if command -v swtpm >/dev/null; then
 	fresh
 	for n in "$NAME" "$NAME-swtpm"; do
-		cat >"$TMP/$n.ini" <<EOI
-[vm]
-name = $n
-memory = 1G
-qemu = $FAKEQEMU
-state-dir = $TMP/state-$n
-shutdown-timeout = 2
-
-[cpu]
-cores = 1
-
-[net.lan]
-mode = none
-EOI
+		fake_vm "$TMP/$n.ini" "$n" 1G "$TMP/state-$n"
 	done
 	printf '\n[tpm]\ntype = swtpm\nstate = %s\n' "$TMP/tpm-names" \
 		>>"$TMP/$NAME.ini"

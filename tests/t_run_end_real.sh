@@ -30,24 +30,6 @@ trap 'exit 130' INT TERM
 
 # --- helpers ------------------------------------------------------------------
 
-# disk IMAGE SIZE LINE...: a FAT image whose startup.nsh runs the lines;
-# BIG=BYTES adds a file big.bin of that many random bytes
-disk() {
-	local img=$1 size=$2 dir=$TMP/nsh.$$
-	shift 2
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	printf '%s\r\n' "$@" >"$dir/startup.nsh"
-	rm -f "$img"
-	truncate -s "$size" "$img"
-	mkfs.vfat -n VMRUNTEST "$img" >/dev/null &&
-		mcopy -i "$img" "$dir/startup.nsh" ::/startup.nsh || return 1
-	if [ -n "${BIG:-}" ]; then
-		head -c "$BIG" /dev/urandom >"$dir/big.bin"
-		mcopy -i "$img" "$dir/big.bin" ::/big.bin || return 1
-	fi
-}
-
 # profile FILE DISK: the suite's VM (no hugepages, no devices)
 profile() {
 	cat >"$1" <<EOF
@@ -121,7 +103,7 @@ fi
 # the data once more runs the tmpfs out of space half-way. QEMU pauses the
 # guest (werror=enospc); once the tmpfs is made larger, `vmrun cont` lets
 # the copy finish and the guest powers off.
-BIG=6M disk "$TMP/fill.img" 32M 'echo "vmrun test: filling the disk"' \
+BIG=6M nsh_disk "$TMP/fill.img" 32M 'echo "vmrun test: filling the disk"' \
 	'cp fs0:\big.bin fs0:\big2.bin' 'echo "vmrun test: copied"' \
 	'reset -s'
 cp --sparse=always "$TMP/fill.img" "$SMALL/fill.img"
@@ -155,7 +137,7 @@ restored "full disk"
 # --- 2. the reader of vmrun's output goes away ---------------------------------
 # `vmrun x.ini 2>&1 | grep -q running`: vmrun's later messages go to a pipe
 # nobody reads. vmrun has SIGPIPE's default disposition, as from a shell.
-disk "$TMP/later.img" 16M 'stall 5000000' 'reset -s'
+nsh_disk "$TMP/later.img" 16M 'stall 5000000' 'reset -s'
 profile "$TMP/pipe.ini" "$TMP/later.img"
 rm -f "$TMP/pipe.rc"
 {

@@ -58,31 +58,7 @@ isolate = yes"
 else
 	PIN="vcpu-pin = 0"
 fi
-cat >"$TMP/base.ini" <<EOF
-[vm]
-name = $NAME
-memory = 2G
-qemu = $FAKEQEMU
-state-dir = $TMP/state
-shutdown-timeout = 2
-
-[cpu]
-cores = 1
-$PIN
-
-[memory]
-hugepages = 2M
-
-[pci.gpu]
-host = 08:00.0
-multifunction = yes
-
-[pci.gpu-audio]
-host = 08:00.1
-
-[net.lan]
-mode = none
-EOF
+fake_vm "$TMP/base.ini" "$NAME" 2G "$TMP/state" "$PIN" "$FAKE_GPU"
 cp "$TMP/base.ini" "$TMP/vm.ini"
 
 build_fakehost b550-gtx1060

@@ -21,22 +21,7 @@ trap 'exit 130' INT TERM
 
 # profile NAME TEXT: the VM NAME with the sections in TEXT
 profile() {
-	cat >"$TMP/$1.ini" <<EOI
-[vm]
-name = $1
-memory = 1G
-qemu = $FAKEQEMU
-state-dir = $TMP/state-$1
-shutdown-timeout = 2
-
-[cpu]
-cores = 1
-
-[net.lan]
-mode = none
-
-$2
-EOI
+	fake_vm "$TMP/$1.ini" "$1" 1G "$TMP/state-$1" "" "$2"
 }
 
 # start NAME [ENV=VALUE...]: VM NAME in the background; its pid in PID_NAME
