@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +24,6 @@ struct target {
 	char *path;
 	bool as_user; /* written by a child that is the user (sudo) */
 	uid_t uid;
-	gid_t gid;
 };
 
 /* One Exec argument as the Desktop Entry spec wants it: quoted when it has
@@ -169,7 +167,6 @@ static int target_find(const char *name, struct target *t, struct vr_error *err)
 	if (pw) {
 		t->as_user = true;
 		t->uid = pw->pw_uid;
-		t->gid = pw->pw_gid;
 		home = pw->pw_dir;
 		xdg = NULL; /* root's environment, not the user's */
 	}
@@ -255,13 +252,12 @@ static int write_as_owner(const struct target *t, const char *text,
 /* Become the entry's owner for good (a child process does this). */
 static int become(const struct target *t, struct vr_error *err)
 {
-	const struct passwd *pw = getpwuid(t->uid);
+	struct spawn_user u;
+	int r = proc_user(t->uid, &u, err);
 
-	if ((pw ? initgroups(pw->pw_name, t->gid) : setgroups(0, NULL)) < 0 ||
-	    setresgid(t->gid, t->gid, t->gid) < 0 ||
-	    setresuid(t->uid, t->uid, t->uid) < 0)
-		return vr_error(err, errno, "become user %u", (unsigned)t->uid);
-	return 0;
+	if (!r && proc_become(&u) < 0)
+		r = vr_error(err, errno, "become user %u", (unsigned)t->uid);
+	return r;
 }
 
 /* Under sudo the entry goes into the user's home, a folder the user

@@ -539,6 +539,10 @@ struct spawn_user {
 
 /* The user with that uid from the password and group databases. */
 int proc_user(uid_t uid, struct spawn_user *u, struct vr_error *err);
+/* Become u for good: groups, gid, uid; then make sure all of them changed
+ * and root cannot be taken back (a partial drop must not go on). 0, or -1
+ * with errno. */
+int proc_become(const struct spawn_user *u);
 
 struct spawn {
 	const char *path;      /* program; a bare name is looked up in PATH */

@@ -79,9 +79,7 @@ int proc_user(uid_t uid, struct spawn_user *u, struct vr_error *err)
 	return 0;
 }
 
-/* Groups, gid, uid; then make sure all of them changed and root cannot be
- * taken back (a partial drop must not run the program). */
-static int user_drop(const struct spawn_user *u)
+int proc_become(const struct spawn_user *u)
 {
 	if (setgroups((size_t)u->ngroups, u->groups) < 0 ||
 	    setresgid(u->gid, u->gid, u->gid) < 0 ||
@@ -121,7 +119,7 @@ static void child_setup(const struct spawn *s, pid_t parent, int errfd)
 		setpgid(0, 0);
 	/* before the death signal, which a change of user clears */
 	step = STEP_USER;
-	if (s->user && user_drop(s->user) < 0)
+	if (s->user && proc_become(s->user) < 0)
 		goto fail;
 	step = STEP_SETUP;
 	if (s->die_with_parent) {
