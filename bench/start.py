@@ -11,7 +11,9 @@
 # returns once the guest runs). Every contender gets one untimed warm-up
 # run, and the contenders take turns within each round (BENCH_START_RUNS,
 # default 15). A libvirt that fails is reported in its row; the others
-# are still measured.
+# are still measured. BENCH_VMRUN_OTHERS (colon-separated paths of other
+# vmrun builds, an older commit's for one) adds an attached row for each,
+# measured in the same rounds: a change's cost, side by side.
 import datetime
 import os
 import signal
@@ -60,11 +62,11 @@ def spawn_split(log, offset, wall0):
     return start - wall0, running - start
 
 
-def time_attached(profile, log, spawns, timeout=60):
+def time_attached(profile, log, spawns, timeout=60, binary=VMRUN):
     offset = os.path.getsize(log) if os.path.exists(log) else 0
     wall0 = time.time()
     t0 = time.monotonic()
-    p = subprocess.Popen([VMRUN, profile], stdin=subprocess.DEVNULL,
+    p = subprocess.Popen([binary, profile], stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=True)
     try:
@@ -78,7 +80,7 @@ def time_attached(profile, log, spawns, timeout=60):
             p.send_signal(signal.SIGKILL)
             p.wait()
     s = spawn_split(log, offset, wall0)
-    if s is not None:
+    if s is not None and spawns is not None:
         spawns.append(s)
     return t1 - t0
 
@@ -147,6 +149,7 @@ def main():
                   ("vmrun --detach (returns)",
                    lambda: time_detached(profile)),
                   (FLOOR, lambda: time_bare(argv))]
+    contenders += other_builds(profile, log)
     domain = None
     lv_off = libvirt_xml.unavailable()
     failed = {}  # label: why, for the contenders that failed
@@ -210,6 +213,19 @@ def main():
            "/ bare QEMU"], rows, notes)
     if FLOOR in failed:
         sys.exit("bench: start: bare QEMU failed")
+
+
+def other_builds(profile, log):
+    """An attached contender for each BENCH_VMRUN_OTHERS build."""
+    rows = []
+    for b in filter(None, os.environ.get("BENCH_VMRUN_OTHERS",
+                                         "").split(":")):
+        if not os.access(b, os.X_OK):
+            sys.exit("bench: BENCH_VMRUN_OTHERS: %s is not a program" % b)
+        label = "vmrun build %s (attached)" % b
+        rows.append((label, lambda b=b: time_attached(profile, log, None,
+                                                      binary=b)))
+    return rows
 
 
 def run_round(contenders, times, failed):
