@@ -108,6 +108,20 @@ sys.exit(1 if bad else 0)
 EOF
 }
 
+# quit_users LABEL: a user's program that holds the card now (a fixture's
+# PipeWire) is named in new's warning with the fix; it quits, as the user
+# would before the start (its /proc entry goes).
+quit_users() {
+	local pid
+	grep -q "the card is in use now: " "$TMP/err" || return 0
+	check "$1: says to quit the card's holders first" grep -q \
+		"so quit them .* before you start the VM; .vmrun doctor" \
+		"$TMP/err"
+	for pid in $(grep -o '(pid [0-9]*' "$TMP/err" | grep -o '[0-9]*'); do
+		rm -rf "${ROOT:?}/proc/$pid"
+	done
+}
+
 # pci_hosts INI: the [pci.*] host addresses, sorted, comma-separated.
 pci_hosts() {
 	sed -n 's/^host = //p' "$1" | sort | paste -sd,
@@ -132,22 +146,13 @@ while read -r host; do
 				"$TMP/err"
 			continue
 		fi
-		# a card a program holds right now (a fixture's PipeWire or
-		# nvidia-persistenced): refused, naming the holder and the fix
-		if [ $rc -ne 0 ] && grep -q "host = $gpu is in use: .* (pid [0-9]*" \
-			"$TMP/err"; then
-			check "$fx $gpu (in use): no file" test ! -e "$out"
-			check "$fx $gpu (in use): says how to free it" \
-				grep -qE "Stop them first: (add stop-units|quit)" \
-				"$TMP/err"
-			continue
-		fi
 		if [ $rc -ne 0 ]; then
 			not_ok "$fx $gpu: vmrun new"
 			sed 's/^/#   /' "$TMP/err"
 			continue
 		fi
 		ok "$fx $gpu: vmrun new wrote $(basename "$out")"
+		quit_users "$fx $gpu"
 		if vm doctor "$out" >"$TMP/doctor" 2>&1; then
 			ok "$fx $gpu: vmrun doctor accepts the profile"
 		else
@@ -170,6 +175,31 @@ done < <(fixtures)
 
 # ---- what kind of machine: one fixture each ----
 fxfile() { fixtures | grep "/$1.host$"; }
+
+# The RTX 3080 is held by nvidia-persistenced (a system service) and its
+# HDMI audio by a user's PipeWire: the service goes in stop-units, the
+# user's program is named, and the profile is written all the same.
+build "$(fxfile x570-rtx3080-rx580)"
+vm new held --gpu 08:00.0 --out "$TMP/held.ini" 2>"$TMP/err"
+expect_eq "held card: a profile is written" 0 $?
+check "held card: the service holding it is stopped first" \
+	grep -qxF "stop-units = nvidia-persistenced.service" "$TMP/held.ini"
+check "held card: why, in a comment" grep -q \
+	"^; nvidia-persistenced (nvidia-persistenced.service) has /dev/nvidiactl open" \
+	"$TMP/held.ini"
+check "held card: the user's program is named, not stopped" grep -q \
+	"warning: the card is in use now: pipewire (pid 2211) has /dev/snd/controlC1 open" \
+	"$TMP/err"
+check "held card: no stop-units for the user's program" \
+	bash -c "! grep -q '^stop-units = .*pipewire' '$TMP/held.ini'"
+vm doctor "$TMP/held.ini" >"$TMP/doctor" 2>&1
+check "held card: doctor fails on PipeWire while it runs" grep -q \
+	"FAIL  plan: .*host = 0000:08:00.1 is in use: pipewire (pid 2211)" \
+	"$TMP/doctor"
+check "held card: and on nothing else" \
+	test "$(grep -c '^FAIL' "$TMP/doctor")" = 1
+rm -rf "${ROOT:?}/proc/2211"
+check "held card: PipeWire quit, doctor accepts" vm doctor "$TMP/held.ini"
 
 build "$(fxfile legion5-1660ti)"
 vm new lap --gpu 01:00.0 --out "$TMP/lap.ini" 2>/dev/null

@@ -114,7 +114,8 @@ static int new_gpu(struct new_req *q, struct vr_error *err)
 
 /* The planner on the written text: a group that cannot go is refused
  * with the explanation --dry-run gives; other problems (no OVMF yet) only
- * warn, `vmrun doctor` says how to fix them. */
+ * warn, `vmrun doctor` says how to fix them. A user's program holding the
+ * card now is not held against the profile: new_warn names it. */
 static int new_check(struct new_req *q, const char *text, const char *dir,
 		     struct vr_error *err)
 {
@@ -127,6 +128,7 @@ static int new_check(struct new_req *q, const char *text, const char *dir,
 	if (r)
 		return vr_error_prefix(err, "vmrun new wrote a profile it "
 					    "cannot read back (a bug)");
+	q->h.holders_later = true;
 	r = vfio_plan(&plan, &p, &q->h, err);
 	plan_free(&plan);
 	if (r) {
@@ -179,17 +181,14 @@ static int new_run(struct new_req *q, struct vr_error *err)
 		r = layout_choose(&q->h, &q->lr, &q->l, err);
 	if (r)
 		return r;
+	new_holders(q);
 	text = new_text(q, err);
-	if (!text) {
-		layout_free(&q->l);
-		return -EINVAL;
-	}
 	copy = xstrdup(q->out ? q->out : ".");
 	dir = q->out ? dirname(copy) : copy;
 	cwd = realpath(dir, NULL);
-	r = new_check(q, text, cwd ? cwd : dir, err);
+	r = text ? new_check(q, text, cwd ? cwd : dir, err) : -EINVAL;
 	if (!r) {
-		new_warn(q);
+		new_warn(q, q->out);
 		r = cmd_text_write(q->out, text, err);
 	}
 	if (!r && q->out)
@@ -197,6 +196,7 @@ static int new_run(struct new_req *q, struct vr_error *err)
 			 "host",
 			 q->out, q->out);
 	layout_free(&q->l);
+	free(q->holders);
 	return r;
 }
 

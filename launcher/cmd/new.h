@@ -16,11 +16,17 @@ struct new_req {
 	struct host h;
 	struct layout_req lr;
 	struct layout l;
+	/* the processes that have the group's device nodes open now */
+	struct holder *holders;
+	size_t nholders;
 };
 
 /* new_write.c: the profile for q, each choice with its reason. */
 void new_write(const struct new_req *q, struct pdoc *d);
-/* Warnings about the layout (the host left short of memory). */
-void new_warn(const struct new_req *q);
+/* Warnings about the layout (the host left short of memory) and the
+ * programs that hold the card now. */
+void new_warn(const struct new_req *q, const char *file);
+/* Who holds the group's functions now, into q->holders. */
+void new_holders(struct new_req *q);
 
 #endif

@@ -311,6 +311,62 @@ static void write_console(const struct new_req *q, struct pdoc *d)
 	pdoc_set(d, "host", "unbind-efifb", "yes");
 }
 
+static bool system_unit(const struct holder *hd)
+{
+	return hd->unit[0] && !hd->user_unit;
+}
+
+void new_holders(struct new_req *q)
+{
+	for (size_t i = 0; i < q->l.nfn; i++) {
+		struct holder *hs = NULL;
+		size_t n;
+
+		if (!strcmp(q->l.fn[i]->driver, "vfio-pci"))
+			continue;
+		n = holders_find(q->l.fn[i], &hs);
+		if (n) {
+			q->holders = xrealloc(q->holders,
+					      (q->nholders + n) * sizeof(*hs));
+			memcpy(q->holders + q->nholders, hs, n * sizeof(*hs));
+			q->nholders += n;
+		}
+		free(hs);
+	}
+}
+
+/* Whether unit is already stopped for the card (or by an earlier
+ * holder): the display manager of a boot GPU. */
+static bool unit_stopped(const struct new_req *q, size_t upto, const char *unit)
+{
+	if (gpu_is_display(q) && !strcmp(unit, q->h.display_manager))
+		return true;
+	for (size_t i = 0; i < upto; i++)
+		if (system_unit(&q->holders[i]) &&
+		    !strcmp(q->holders[i].unit, unit))
+			return true;
+	return false;
+}
+
+/* The system services that hold the card now (nvidia-persistenced, a
+ * display manager): stopped while the guest has it, started after. */
+static void write_holders(const struct new_req *q, struct pdoc *d)
+{
+	for (size_t i = 0; i < q->nholders; i++) {
+		const struct holder *hd = &q->holders[i];
+
+		if (!system_unit(hd) || unit_stopped(q, i, hd->unit))
+			continue;
+		pdoc_comment(d, "host",
+			     "%s (%s) has %s open, and the card's driver "
+			     "cannot let go of it while it does: vmrun stops "
+			     "the service before it binds the card and starts "
+			     "it again after.",
+			     hd->comm, hd->unit, hd->node);
+		pdoc_set(d, "host", "stop-units", "%s", hd->unit);
+	}
+}
+
 static void write_storage(const struct new_req *q, struct pdoc *d)
 {
 	(void)q;
@@ -386,7 +442,29 @@ static void write_extras(const struct new_req *q, struct pdoc *d)
 	pdoc_hint(d, "audio", "backend", "pipewire");
 }
 
-void new_warn(const struct new_req *q)
+/* Programs of a user's that hold the card: the profile cannot stop
+ * them, the user quits them before the start. */
+static void warn_holders(const struct new_req *q, const char *file)
+{
+	struct holder *hs = xcalloc(q->nholders + 1, sizeof(*hs));
+	cleanup_free char *text = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < q->nholders; i++)
+		if (!system_unit(&q->holders[i]))
+			hs[n++] = q->holders[i];
+	if (n) {
+		text = holders_text(hs, n);
+		log_warn("the card is in use now: %s. Its driver cannot let "
+			 "go of it while they do, so quit them (a user unit: "
+			 "systemctl --user stop it) before you start the VM; "
+			 "`vmrun doctor %s` says when it is free",
+			 text, file ? file : "PROFILE");
+	}
+	free(hs);
+}
+
+void new_warn(const struct new_req *q, const char *file)
 {
 	const struct layout *l = &q->l;
 	char left[32], mem[32];
@@ -402,6 +480,7 @@ void new_warn(const struct new_req *q)
 		log_warn("node %d has too little free memory for the guest's "
 			 "%s in hugepages: the profile uses none",
 			 l->node, mem);
+	warn_holders(q, file);
 }
 
 void new_write(const struct new_req *q, struct pdoc *d)
@@ -412,6 +491,7 @@ void new_write(const struct new_req *q, struct pdoc *d)
 	write_memory(q, d);
 	write_pci(q, d);
 	write_console(q, d);
+	write_holders(q, d);
 	write_storage(q, d);
 	write_extras(q, d);
 }

@@ -225,6 +225,9 @@ struct host {
 		     * the host shows no cache topology */
 	bool battery; /* runs on a battery: a laptop */
 	char display_manager[64]; /* the unit to stop for the console */
+	/* the processes that hold a device now are left to the start, not
+	 * held against the profile (vmrun new: it names them itself) */
+	bool holders_later;
 };
 
 /* What host_probe also fills in. Device names cost the parse of the whole

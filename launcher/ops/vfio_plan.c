@@ -321,7 +321,7 @@ static const struct host_pci *device_check(struct plan *plan,
 	} else {
 		needs_check(plan, p, pp, d, e);
 		props_check(p, pp, d, e);
-		if (strcmp(d->driver, "vfio-pci"))
+		if (strcmp(d->driver, "vfio-pci") && !h->holders_later)
 			holders_check(p, pp, d, e);
 		return d;
 	}
