@@ -164,6 +164,15 @@ bad "a memory unit libvirt does not have" \
 check "a file that is not there" grep -q "cannot read $TMP/none.xml" \
 	"$TMP/err"
 
+# One controller: no "and the other 0 controllers".
+printf '%s\n' "<domain><name>x</name><memory>1048576</memory><os><type>hvm</type></os><devices>" \
+	"<controller type='usb' model='qemu-xhci'/></devices></domain>" \
+	>"$TMP/one.xml"
+"$VMRUN" import "$TMP/one.xml" --out "$TMP/one.ini" >/dev/null 2>"$TMP/err"
+check "one controller: dropped with the reason alone" grep -qF \
+	"not carried over: <controller type='usb'> (line 2): vmrun makes its own PCIe root ports" \
+	"$TMP/err"
+
 # ---- libxml2 is opened by import alone ----
 # Every start, status and stop would load libxml2 and what it needs (ICU,
 # libstdc++); vmrun opens it when an XML is read.

@@ -21,7 +21,8 @@ static const char *audio_backend(struct dx *x, const xmlNode *devs,
 	if (!a) /* libvirt's default: SPICE's own audio, else none */
 		return x->spice ? "spice" : NULL;
 	dx_attr(a, "type", type, sizeof(type));
-	if (dx_attr(a, "serverName", id, sizeof(id)) || dx_child(a, "input") ||
+	if (dx_attr(a, "serverName", id, sizeof(id)) ||
+	    dx_attr(a, "runtimeDir", id, sizeof(id)) || dx_child(a, "input") ||
 	    dx_child(a, "output"))
 		dx_drop(x, a,
 			"vmrun takes the audio server and its settings "
@@ -209,11 +210,15 @@ void domxml_devices(struct dx *x, const xmlNode *devs)
 		pdoc_set(x->d, "display", "video", "none");
 	if (!dx_child(devs, "memballoon")) /* libvirt adds one */
 		pdoc_set(x->d, "memory", "balloon", "yes");
-	if (nctl)
+	if (nctl > 1)
 		dx_drop(x, first_ctl,
 			"and the other %u controllers: vmrun makes its own "
 			"PCIe root ports and SATA, SCSI and USB controllers",
 			nctl - 1);
+	else if (nctl)
+		dx_drop(x, first_ctl,
+			"vmrun makes its own PCIe root ports and SATA, SCSI "
+			"and USB controllers");
 }
 
 /* <os><boot dev='hd'/>: boot indexes for the first disk and CD-ROM, in
