@@ -173,6 +173,25 @@ check "one controller: dropped with the reason alone" grep -qF \
 	"not carried over: <controller type='usb'> (line 2): vmrun makes its own PCIe root ports" \
 	"$TMP/err"
 
+# The sound server: a runtime folder's socket is carried, a TCP one is not.
+sound() { # SERVER-ATTRIBUTE
+	printf '%s\n' "<domain><name>x</name><memory>1048576</memory><os><type>hvm</type></os><devices>" \
+		"<sound model='ich9'><audio id='1'/></sound>" \
+		"<audio id='1' type='pulseaudio' $1/></devices></domain>" \
+		>"$TMP/snd.xml"
+	rm -f "$TMP/snd.ini"
+	"$VMRUN" import "$TMP/snd.xml" --out "$TMP/snd.ini" >/dev/null \
+		2>"$TMP/err"
+}
+sound "serverName='unix:/run/user/1001/pulse/native'"
+check "serverName in a runtime folder: runtime-dir" \
+	grep -qxF "runtime-dir = /run/user/1001" "$TMP/snd.ini"
+sound "serverName='tcp:192.168.1.5:4713'"
+check "a TCP serverName: listed as not carried over" grep -qF \
+	"not carried over: <audio type='pulseaudio'> (line 3): vmrun reaches a sound server through its user's runtime folder" \
+	"$TMP/err"
+check "a TCP serverName: no runtime-dir" not_grep "^runtime-dir" "$TMP/snd.ini"
+
 # ---- libxml2 is opened by import alone ----
 # Every start, status and stop would load libxml2 and what it needs (ICU,
 # libstdc++); vmrun opens it when an XML is read.

@@ -9,6 +9,7 @@
 #include "host/host.h"
 #include "ops/ops.h"
 #include "qemu/qemu.h"
+#include "testlib.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,7 @@ static void build(void)
 	int r;
 
 	placement_plan(&fx->p, &fx->h, &pl);
+	pl.sound_dir = sound_dir(&fx->p); /* as planner_build() does */
 	r = qemu_argv_build(&fx->p, &fx->h, &fx->paths, &pl, &fx->argv,
 			    &fx->origin, &fx->warnings, &fx->err);
 	placement_free(&pl);
@@ -1251,6 +1253,67 @@ static void test_audio_new_qemu(void **state)
 			  "\"audio0\"}");
 }
 
+/* QEMU runs as root: its PulseAudio backend is told the user's server. */
+static void test_audio_runtime_dir(void **state)
+{
+	struct strv env = {0};
+
+	(void)state;
+	fx->p.audio.backend = AUDIO_PIPEWIRE;
+	fx->p.audio.runtime_dir = "/run/user/1000";
+	build();
+	expect("-audiodev", "{\"id\":\"audio0\",\"driver\":\"pa\","
+			    "\"server\":\"unix:/run/user/1000/pulse/native\"}");
+	sound_env(&fx->p, &fx->h, "/run/user/1000", &env);
+	assert_int_equal(env.n, 0); /* pa: the argv says it all */
+	fx->p.audio.runtime_dir = NULL;
+}
+
+/* Without runtime-dir: the user who ran sudo, when /run/user/UID is
+ * theirs; not when it is another's. */
+static void test_audio_sudo_user(void **state)
+{
+	char *dir;
+
+	(void)state;
+	tl_root_make("test_qemu_argv");
+	tl_put("/run/user/1000/x", "", 0600);
+	dir = tl_path("/run/user/1000");
+	assert_int_equal(chown(dir, 1000, 1000), 0);
+	setenv("SUDO_UID", "1000", 1);
+	fx->p.audio.backend = AUDIO_PA;
+	build();
+	expect("-audiodev", "{\"id\":\"audio0\",\"driver\":\"pa\","
+			    "\"server\":\"unix:/run/user/1000/pulse/native\"}");
+	strv_free(&fx->argv);
+	strv_free(&fx->origin);
+	assert_int_equal(chown(dir, 1001, 1001), 0);
+	build();
+	expect("-audiodev", "{\"id\":\"audio0\",\"driver\":\"pa\"}");
+	unsetenv("SUDO_UID");
+	free(dir);
+	tl_root_remove();
+}
+
+/* QEMU 8.1's PipeWire backend has no server option: the environment. */
+static void test_audio_pipewire_env(void **state)
+{
+	struct strv env = {0};
+
+	(void)state;
+	fx->h.qemu.major = 8;
+	fx->h.qemu.minor = 2;
+	fx->p.audio.backend = AUDIO_PIPEWIRE;
+	fx->p.audio.runtime_dir = "/run/user/1000";
+	build();
+	expect("-audiodev", "{\"id\":\"audio0\",\"driver\":\"pipewire\"}");
+	sound_env(&fx->p, &fx->h, "/run/user/1000", &env);
+	assert_int_equal(env.n, 1);
+	assert_string_equal(env.v[0], "PIPEWIRE_RUNTIME_DIR=/run/user/1000");
+	strv_free(&env);
+	fx->p.audio.runtime_dir = NULL;
+}
+
 static void test_audio_spice_needs_spice(void **state)
 {
 	(void)state;
@@ -1380,6 +1443,9 @@ int main(void)
 		T(test_input_first_is_keyboard),
 		T(test_audio),
 		T(test_audio_new_qemu),
+		T(test_audio_runtime_dir),
+		T(test_audio_sudo_user),
+		T(test_audio_pipewire_env),
 		T(test_audio_spice_needs_spice),
 		T(test_display_spice),
 		T(test_display_vnc),

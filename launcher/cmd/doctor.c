@@ -177,6 +177,10 @@ static const struct doctor_check checks[] = {
 	{"swtpm", doctor_check_swtpm,
 	 "install swtpm: apt install swtpm swtpm-tools (Debian, Ubuntu), dnf "
 	 "install\nswtpm swtpm-tools (Fedora), pacman -S swtpm (Arch)"},
+	{"audio", doctor_check_audio,
+	 "set [audio] runtime-dir to the desktop user's runtime folder "
+	 "(/run/user/UID),\nor run vmrun through sudo from that user's "
+	 "session, or set [vm] run-as to that user"},
 	{"kvmfr", doctor_check_kvmfr, NULL},
 	{"plan", doctor_check_plan, "each message above says what to change"},
 	{"device", doctor_check_devices, NULL},

@@ -65,6 +65,7 @@ void doctor_check_hugepages(struct doctor *d, const struct doctor_check *c);
 void doctor_check_ovmf(struct doctor *d, const struct doctor_check *c);
 void doctor_check_qemu(struct doctor *d, const struct doctor_check *c);
 void doctor_check_swtpm(struct doctor *d, const struct doctor_check *c);
+void doctor_check_audio(struct doctor *d, const struct doctor_check *c);
 void doctor_check_kvmfr(struct doctor *d, const struct doctor_check *c);
 void doctor_check_plan(struct doctor *d, const struct doctor_check *c);
 void doctor_check_devices(struct doctor *d, const struct doctor_check *c);

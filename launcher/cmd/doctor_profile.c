@@ -3,10 +3,12 @@
 #include "cmd/doctor_check.h"
 #include "host/host.h"
 #include "ops/ops.h"
+#include "qemu/qemu.h"
 #include "base/base.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void doctor_check_profile(struct doctor *d, const struct doctor_check *c)
@@ -225,6 +227,50 @@ void doctor_check_swtpm(struct doctor *d, const struct doctor_check *c)
 		doctor_report(d, c, needed ? DOCTOR_FAIL : DOCTOR_WARN, NULL,
 			      "not found on PATH (needed for [tpm] type = "
 			      "swtpm, e.g. Windows 11)");
+}
+
+/* The sound server QEMU connects to at start: QEMU does not start when
+ * its PulseAudio or PipeWire backend cannot connect. */
+void doctor_check_audio(struct doctor *d, const struct doctor_check *c)
+{
+	cleanup_free char *dir = NULL, *sock = NULL, *path = NULL;
+	const char *drv;
+	struct stat st;
+
+	if (!d->p || !d->h)
+		return;
+	if (d->p->audio.backend != AUDIO_PIPEWIRE &&
+	    d->p->audio.backend != AUDIO_PA) {
+		doctor_report(d, c, DOCTOR_SKIP, NULL,
+			      "not needed: [audio] backend is not "
+			      "pipewire or pa");
+		return;
+	}
+	dir = sound_dir(d->p);
+	if (!dir) {
+		doctor_report(d, c, DOCTOR_WARN, NULL,
+			      "QEMU reaches no user's sound server: no [audio] "
+			      "runtime-dir, no [vm] run-as, and vmrun was not "
+			      "run through sudo or pkexec by a user with a "
+			      "runtime folder; QEMU does not start when its "
+			      "backend cannot connect");
+		return;
+	}
+	drv = qemu_audio_driver(d->p, &d->h->qemu);
+	sock = xasprintf("%s/%s", dir,
+			 strcmp(drv, "pa") ? "pipewire-0" : "pulse/native");
+	path = hostfs_path(sock);
+	if (stat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		doctor_report(d, c, DOCTOR_WARN,
+			      "log in as that user, with PipeWire (its pulse "
+			      "server, pipewire-pulse, for QEMU before 8.1) or "
+			      "PulseAudio running",
+			      "no sound server listens at %s now (QEMU's %s "
+			      "backend connects there at start)",
+			      sock, drv);
+	else
+		doctor_report(d, c, DOCTOR_OK, NULL,
+			      "QEMU's %s backend connects to %s", drv, sock);
 }
 
 void doctor_check_kvmfr(struct doctor *d, const struct doctor_check *c)

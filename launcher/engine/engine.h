@@ -121,6 +121,7 @@ struct plan {
 	 * comes from, "" for vmrun's own (qemu_argv_build()) */
 	struct strv argv_origin;
 	struct strv warnings; /* shown before start, e.g. boot GPU */
+	struct strv env;      /* QEMU's environment, besides vmrun's mark */
 	uint64_t memlock;     /* RLIMIT_MEMLOCK for QEMU, 0 = unchanged */
 	size_t applied;	      /* ops applied so far */
 	bool restoring;	      /* ops read back from a journal: checked */

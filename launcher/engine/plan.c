@@ -46,6 +46,7 @@ void plan_free(struct plan *plan)
 	strv_free(&plan->argv);
 	strv_free(&plan->argv_origin);
 	strv_free(&plan->warnings);
+	strv_free(&plan->env);
 	memset(plan, 0, sizeof(*plan));
 }
 

@@ -260,6 +260,19 @@ void placement_plan(const struct profile *p, const struct host *h,
 		    struct qemu_placement *pl);
 void placement_free(struct qemu_placement *pl);
 
+/* sound.c: whose sound server QEMU plays to ([audio] backend = pipewire
+ * or pa). */
+/* [audio] runtime-dir, else /run/user/UID of [vm] run-as, else of the
+ * user who ran vmrun (SUDO_UID, PKEXEC_UID), when that folder is theirs;
+ * NULL for another backend or no such folder (QEMU's own environment).
+ * malloc'd. */
+char *sound_dir(const struct profile *p);
+/* What QEMU's environment needs for dir: PIPEWIRE_RUNTIME_DIR for QEMU's
+ * PipeWire backend (it has no option for its server; the PulseAudio one
+ * gets server= in the argv). */
+void sound_env(const struct profile *p, const struct host *h, const char *dir,
+	       struct strv *env);
+
 /* child.c: a started child as a host change. */
 /* Plan an op that records a started child: undoing it terminates the
  * process (SIGTERM, then SIGKILL after grace_ms) if it still runs. */

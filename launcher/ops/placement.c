@@ -62,4 +62,5 @@ void placement_plan(const struct profile *p, const struct host *h,
 void placement_free(struct qemu_placement *pl)
 {
 	cpulist_free(&pl->prealloc_cpus);
+	free(pl->sound_dir);
 }

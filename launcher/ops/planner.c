@@ -93,6 +93,8 @@ int planner_build(const struct profile *p, const struct host *h,
 	if (!r) {
 		placement_plan(p, h, &place);
 		plan->prealloc_threads = place.prealloc_threads;
+		place.sound_dir = sound_dir(p);
+		sound_env(p, h, place.sound_dir, &plan->env);
 		r = qemu_argv_build(p, h, &plan->paths, &place, &plan->argv,
 				    &plan->argv_origin, &plan->warnings, err);
 		placement_free(&place);

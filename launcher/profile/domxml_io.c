@@ -3,12 +3,47 @@
  * profile has no word for, and the boot order of <os><boot>. */
 #include "profile/domxml.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* libvirt's <audio type> and the [audio] backend for it. */
+#define PULSE_SOCKET "/pulse/native" /* in a user's runtime folder */
+
+/* Whose server: <audio runtimeDir> (PipeWire's), or a serverName that is
+ * the PulseAudio socket of a runtime folder, into dir ("" for none). */
+static void audio_server(struct dx *x, const xmlNode *a, char *dir, size_t len)
+{
+	char v[PATH_MAX];
+	const char *s = v;
+	size_t n, tail = strlen(PULSE_SOCKET);
+
+	dir[0] = '\0';
+	if (dx_attr(a, "runtimeDir", v, sizeof(v))) {
+		snprintf(dir, len, "%s", v);
+	} else if (dx_attr(a, "serverName", v, sizeof(v))) {
+		s += strncmp(v, "unix:", 5) ? 0 : 5;
+		n = strlen(s);
+		if (s[0] == '/' && n > tail &&
+		    !strcmp(s + n - tail, PULSE_SOCKET))
+			snprintf(dir, len, "%.*s", (int)(n - tail), s);
+		else
+			dx_drop(x, a,
+				"vmrun reaches a sound server through its "
+				"user's runtime folder ([audio] runtime-dir, "
+				"the server's socket in it), not %s",
+				v);
+	}
+	if (dx_child(a, "input") || dx_child(a, "output"))
+		dx_drop(x, a,
+			"vmrun leaves the streams' settings to the sound "
+			"server");
+}
+
+/* libvirt's <audio type> and the [audio] backend for it; dir gets the
+ * runtime folder of its server, "" when libvirt names none. */
 static const char *audio_backend(struct dx *x, const xmlNode *devs,
-				 const xmlNode *sound)
+				 const xmlNode *sound, char *dir, size_t len)
 {
 	const xmlNode *ref = dx_child(sound, "audio"), *a = NULL;
 	char id[16] = "", type[32] = "";
@@ -18,15 +53,11 @@ static const char *audio_backend(struct dx *x, const xmlNode *devs,
 		if (dx_is(n, "audio") && (!*id || dx_attr_is(n, "id", id)) &&
 		    !a)
 			a = n;
+	dir[0] = '\0';
 	if (!a) /* libvirt's default: SPICE's own audio, else none */
 		return x->spice ? "spice" : NULL;
 	dx_attr(a, "type", type, sizeof(type));
-	if (dx_attr(a, "serverName", id, sizeof(id)) ||
-	    dx_attr(a, "runtimeDir", id, sizeof(id)) || dx_child(a, "input") ||
-	    dx_child(a, "output"))
-		dx_drop(x, a,
-			"vmrun takes the audio server and its settings "
-			"from the environment");
+	audio_server(x, a, dir, len);
 	return !strcmp(type, "pulseaudio") ? "pa"
 	       : !strcmp(type, "pipewire") ? "pipewire"
 	       : !strcmp(type, "alsa")	   ? "alsa"
@@ -37,7 +68,7 @@ static const char *audio_backend(struct dx *x, const xmlNode *devs,
 static void dx_sound(struct dx *x, const xmlNode *devs, const xmlNode *n)
 {
 	const char *backend;
-	char model[32], codec[32];
+	char model[32], codec[32], dir[PATH_MAX];
 
 	dx_attr(n, "model", model, sizeof(model));
 	if (pdoc_has(x->d, "audio", "backend") ||
@@ -47,7 +78,7 @@ static void dx_sound(struct dx *x, const xmlNode *devs, const xmlNode *n)
 			"ich6)");
 		return;
 	}
-	backend = audio_backend(x, devs, n);
+	backend = audio_backend(x, devs, n, dir, sizeof(dir));
 	if (!backend) {
 		dx_drop(x, n,
 			"a sound card without host audio: vmrun adds one "
@@ -58,6 +89,8 @@ static void dx_sound(struct dx *x, const xmlNode *devs, const xmlNode *n)
 	pdoc_set(x->d, "audio", "model", "%s-hda", model);
 	if (dx_attr(dx_child(n, "codec"), "type", codec, sizeof(codec)))
 		dx_set(x, n, "audio", "codec", "%s", codec);
+	if (*dir && (!strcmp(backend, "pa") || !strcmp(backend, "pipewire")))
+		pdoc_set(x->d, "audio", "runtime-dir", "%s", dir);
 }
 
 static void dx_video(struct dx *x, const xmlNode *n)

@@ -267,6 +267,7 @@ struct profile_audio {
 	enum audio_backend backend;
 	enum audio_model model;
 	enum audio_codec codec;
+	char *runtime_dir; /* the sound server's user's XDG_RUNTIME_DIR */
 };
 
 struct profile_tpm {

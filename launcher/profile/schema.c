@@ -398,6 +398,11 @@ const struct pkey profile_keys[] = {
 	 .choices = audio_model_vals, .help = "guest HDA controller"},
 	{S(SEC_AUDIO), "codec", &pt_enum, O(profile_audio, codec), "duplex",
 	 .choices = codec_vals, .help = "guest HDA codec"},
+	{S(SEC_AUDIO), "runtime-dir", &pt_path, O(profile_audio, runtime_dir),
+	 .def_doc = "/run/user/UID of [vm] run-as, else of the user who ran "
+		    "vmrun (sudo, pkexec), when that folder is theirs",
+	 .help = "the folder of the sound server QEMU plays to (its user's "
+		 "XDG_RUNTIME_DIR)"},
 
 	/* [tpm] */
 	{S(SEC_TPM), "type", &pt_enum, O(profile_tpm, type), "none",

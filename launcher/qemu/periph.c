@@ -2,6 +2,7 @@
  * line: SMBIOS, video, display, sound, USB, evdev, TPM, Looking Glass, ACPI. */
 #include "host/host.h"
 #include "qemu/build.h"
+#include "qemu/qemu.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -224,21 +225,14 @@ void qemu_add_input(struct qemu_build *b)
 	}
 }
 
-/* QEMU gained a PipeWire backend in 8.1; older ones reach PipeWire
- * through its PulseAudio server (pipewire-pulse). */
-static const char *audio_driver(struct qemu_build *b)
+const char *qemu_audio_driver(const struct profile *p,
+			      const struct host_qemu *q)
 {
-	const struct host_qemu *q = &b->h->qemu;
-
-	switch (b->p->audio.backend) {
+	switch (p->audio.backend) {
 	case AUDIO_PIPEWIRE:
 		if (!q->major || q->major > 8 ||
 		    (q->major == 8 && q->minor >= 1))
 			return "pipewire";
-		strv_addf(b->warnings,
-			  "QEMU %d.%d has no PipeWire audio backend: using "
-			  "PulseAudio (pipewire-pulse)",
-			  q->major, q->minor);
 		return "pa";
 	case AUDIO_PA:
 		return "pa";
@@ -249,6 +243,19 @@ static const char *audio_driver(struct qemu_build *b)
 	}
 }
 
+static const char *audio_driver(struct qemu_build *b)
+{
+	const struct host_qemu *q = &b->h->qemu;
+	const char *drv = qemu_audio_driver(b->p, q);
+
+	if (b->p->audio.backend == AUDIO_PIPEWIRE && !strcmp(drv, "pa"))
+		strv_addf(b->warnings,
+			  "QEMU %d.%d has no PipeWire audio backend: using "
+			  "PulseAudio (pipewire-pulse)",
+			  q->major, q->minor);
+	return drv;
+}
+
 int qemu_add_audio(struct qemu_build *b)
 {
 	static const char *const codec[] = {[CODEC_DUPLEX] = "hda-duplex",
@@ -256,6 +263,8 @@ int qemu_add_audio(struct qemu_build *b)
 					    [CODEC_OUTPUT] = "hda-output"};
 	const struct profile_audio *a = &b->p->audio;
 	struct qemu_place pl = {.slot = QEMU_AUDIO_SLOT};
+	const char *dir = b->place ? b->place->sound_dir : NULL, *drv;
+	cleanup_free char *server = NULL;
 	json_object *o;
 
 	if (a->backend == AUDIO_NONE)
@@ -264,10 +273,16 @@ int qemu_add_audio(struct qemu_build *b)
 		return vr_errorx(b->err, EINVAL,
 				 "[audio] backend = spice needs [display] "
 				 "type = spice");
+	drv = audio_driver(b);
+	/* PulseAudio's socket (PipeWire's pulse server has it too) */
+	if (dir && !strcmp(drv, "pa"))
+		server = xasprintf("unix:%s/pulse/native", dir);
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string("audio0"));
-	json_object_object_add(o, "driver",
-			       json_object_new_string(audio_driver(b)));
+	json_object_object_add(o, "driver", json_object_new_string(drv));
+	if (server)
+		json_object_object_add(o, "server",
+				       json_object_new_string(server));
 	qb_json(b, "-audiodev", o);
 	o = qb_device(a->model == AUDIO_ICH6_HDA ? "intel-hda"
 						 : "ich9-intel-hda",

@@ -16,6 +16,9 @@ struct qemu_placement {
 	/* CPUs the preallocation threads run on (a thread-context), n == 0:
 	 * the node's CPUs when mem_node >= 0, else anywhere */
 	struct cpulist prealloc_cpus;
+	/* the runtime folder of the user whose sound server QEMU plays to
+	 * ([audio] backend = pipewire or pa); NULL: QEMU's environment */
+	char *sound_dir;
 };
 
 /* Append the whole argv (binary first) to argv; notes such as Hyper-V
@@ -40,6 +43,12 @@ char *qemu_tap_name(const struct profile *p, const struct profile_net *n);
  * device (".../disk-NAME/..."); -1 when none does. */
 long qemu_disk_of_node(const struct profile *p, const char *node,
 		       const char *device);
+
+/* QEMU's -audiodev driver for [audio] backend: QEMU gained a PipeWire
+ * backend in 8.1, older ones reach PipeWire through its PulseAudio server
+ * (pipewire-pulse), "pa". */
+const char *qemu_audio_driver(const struct profile *p,
+			      const struct host_qemu *q);
 
 /* The -chardev value of vmrun's own QMP monitor (id "qmp"): with fd < 0 a
  * unix socket at paths->qmp that QEMU creates (the pasteable --dry-run

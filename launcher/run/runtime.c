@@ -433,7 +433,7 @@ int runtime_start_qemu(struct vm *vm, int out_fd, int *qmp_fd, pid_t *pid,
 	cleanup_free char *fd_form = qemu_argv_qmp_chardev(&plan->paths, 3);
 	cleanup_free char *mark =
 		xasprintf("%s=%s", PROC_MARK, vm->profile.vm.name);
-	struct strv argv = {0};
+	struct strv argv = {0}, env = {0};
 	int sv[2], r;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -442,10 +442,12 @@ int runtime_start_qemu(struct vm *vm, int out_fd, int *qmp_fd, pid_t *pid,
 		strv_add(&argv, strcmp(plan->argv.v[i], path_form)
 					? plan->argv.v[i]
 					: fd_form);
-	char *env[] = {mark, NULL};
+	strv_add(&env, mark);
+	for (size_t i = 0; i < plan->env.n; i++)
+		strv_add(&env, plan->env.v[i]);
 	struct spawn s = {.path = argv.v[0],
 			  .argv = argv.v,
-			  .env = env,
+			  .env = env.v,
 			  .pass_fd = sv[1],
 			  .out_fd = out_fd,
 			  .own_pgrp = true,
@@ -457,6 +459,7 @@ int runtime_start_qemu(struct vm *vm, int out_fd, int *qmp_fd, pid_t *pid,
 	log_info("starting %s", argv.v[0]);
 	r = proc_spawn(&s, pid, err);
 	strv_free(&argv);
+	strv_free(&env);
 	close(sv[1]);
 	if (r) {
 		close(sv[0]);

@@ -83,6 +83,9 @@ void vm_print_dry_run(const struct vm *vm, FILE *out)
 	for (size_t i = 0; i < plan->warnings.n; i++)
 		fprintf(out, "%s# warning: %s\n", i ? "" : "#\n",
 			plan->warnings.v[i]);
+	for (size_t i = 0; i < plan->env.n; i++)
+		fprintf(out, "%s# QEMU's environment: %s\n", i ? "" : "#\n",
+			plan->env.v[i]);
 	fprintf(out, "#\n# QEMU command line:\n");
 	for (size_t i = 0; i < plan->argv.n; i++) {
 		cleanup_free char *q = shell_quote(plan->argv.v[i]);
