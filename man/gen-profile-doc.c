@@ -17,12 +17,17 @@ static const struct {
 	{"vm", "The machine itself. The section and its name and memory are "
 	       "required."},
 	{"firmware", "The firmware: UEFI (OVMF) or legacy BIOS (SeaBIOS)."},
-	{"cpu", "The vCPU topology, and how vCPUs and host CPUs are tied "
-		"together."},
+	{"cpu", "The vCPU model and topology, and how vCPUs and host CPUs "
+		"are tied together. With accel = kvm, the profile's QEMU "
+		"must start a vCPU of model on this host's KVM: vmrun asks it "
+		"(as for [hyperv] below) and refuses the start, at the model "
+		"line and before the host is changed, when QEMU cannot (a host "
+		"that is itself a VM may refuse a register -cpu host and max "
+		"copy), naming a model that starts."},
 	{"hyperv", "Hyper-V enlightenments, for Windows guests. With accel = "
 		   "kvm, each must be offered by this host's KVM and accepted "
 		   "by the profile's QEMU on this kernel: vmrun starts that "
-		   "QEMU (-cpu host,hv-..., -S, killed after 10 s) to ask, "
+		   "QEMU (-cpu MODEL,hv-..., -S, killed after 10 s) to ask, "
 		   "and caches its answer in /var/cache/vmrun. The others "
 		   "are handled as unsupported says."},
 	{"memory", "How guest RAM is backed on the host."},

@@ -46,6 +46,18 @@ for a in "$@"; do
 	[ "$prev" = -cpu ] && cpu=$a
 	prev=$a
 done
+# nohost: a nested host whose KVM refuses the IA32_ARCH_CAPABILITIES bits
+# -cpu host and max copy, as QEMU 7.2 meets it; hanghost: those hang
+case "$cpu" in
+host | host,* | max | max,*)
+	[ -e "$(dirname "$0")/hanghost" ] && exec sleep 30
+	if [ -e "$(dirname "$0")/nohost" ]; then
+		echo "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69" >&2
+		echo "qemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion \`ret == cpu->kvm_msr_buf->nmsrs' failed." >&2
+		kill -ABRT $$
+	fi ;;
+*)	echo "qemu-system-x86_64: warning: host doesn't support requested feature: CPUID.01H:ECX.pni [bit 0]" >&2 ;;
+esac
 case ",$cpu," in
 *,hv-vapic[=,]*)
 	echo "qemu-system-x86_64: error: failed to set MSR 0x40000073 to 0x0" >&2
@@ -184,14 +196,97 @@ check "  ... not cached: asked again, and it starts now" \
 expect_eq "  ... QEMU runs: 1, 1, 4 (all, host, relaxed, runtime), 1" \
 	7 "$(runs)"
 
-# --- a QEMU that cannot start a vCPU at all blames no enlightenment ---------------
-printf '#!/bin/sh\necho "$*" >>"$(dirname "$0")/calls"\ncase "$1" in -version) echo "QEMU emulator version 7.2.0";; *) echo "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69" >&2; exit 1;; esac\n' >"$QEMU"
+# --- a nested host: QEMU cannot start a vCPU of -cpu host at all ----------------
+# (the stand-in aborts on IA32_ARCH_CAPABILITIES for host and max; a named
+# model starts)
+touch "$TMP/bin/nohost"
+touch -d '2003-01-01' "$QEMU"
+: >"$TMP/bin/calls"
+p=$(profile vc '[cpu]\nmodel = host\n[hyperv]\nenlightenments = none')
+# novcpu MODEL: what vmrun says of a model the stand-in aborts on
+novcpu() {
+	echo "QEMU 7.2 cannot start a vCPU of CPU model $1 on this host's KVM (it aborts with -cpu $1: failed to set MSR 0x10a to 0x69)"
+}
+FIX="set [cpu] model to a named model (EPYC starts here; \`$QEMU -cpu help\` lists them), or [vm] accel = tcg (slow)"
+vm doctor "$p" >"$TMP/doc" 2>&1
+expect_eq "doctor exits 1" 1 $?
+has_line "doctor FAILs the vCPU check at the [cpu] model line, with QEMU's message" \
+	"FAIL  vCPU: $p:7: [cpu] model = host: $(novcpu host)" "$TMP/doc"
+# the fix, its wrapping undone
+expect_eq "  ... and says what to set instead" "fix: $FIX" \
+	"$(sed -n '/^FAIL  vCPU:/,/^[a-zA-Z-]/{/^      /p}' "$TMP/doc" |
+		sed 's/^ *//' | tr '\n' ' ' | sed 's/ $//')"
+check "  ... and the profile cannot start" \
+	grep -q ' failed: the profile cannot start$' "$TMP/doc"
+check "  ... the probe ran with enlightenments = none: -cpu host alone" \
+	grep -qxF -- "-machine q35 -accel kvm -cpu host -m 16 -smp 1 -S -nodefaults -display none -no-user-config -chardev socket,id=qmp,fd=3 -mon chardev=qmp,mode=control" \
+	"$TMP/bin/calls"
+expect_eq "  ... QEMU ran twice: -cpu host, then EPYC for the fix" 2 "$(runs)"
+
+# vcpu_refused MODE MODEL: `vmrun MODE $p` (a start, prepare, --dry-run)
+# fails with exit status 1 and the vCPU message for MODEL at line 7, QEMU is
+# not started for the guest, and the fake host is as before
+vcpu_refused() {
+	local n
+	n=$(wc -l <"$TMP/bin/calls")
+	snap >"$TMP/before"
+	vm $1 "$p" >"$TMP/out" 2>"$TMP/err"
+	expect_eq "${1:-a start} of model = $2: refused with exit status 1" 1 $?
+	expect_eq "  ... at the [cpu] model line, with the fix" \
+		"vmrun: $p:7: [cpu] model = $2: $(novcpu "$2"); $FIX" \
+		"$(cat "$TMP/err")"
+	same_snapshot "  ... the fake host is unchanged" "$TMP/before"
+	tail -n +$((n + 1)) "$TMP/bin/calls" >"$TMP/calls.new"
+	check "  ... and QEMU was never started for the guest" \
+		not_grep -v -e '^-machine q35 -accel kvm -cpu ' -e '^-version$' \
+		"$TMP/calls.new"
+}
+vcpu_refused --dry-run host
+vcpu_refused "" host
+vcpu_refused prepare host
+expect_eq "  ... the cache answered them all: no more QEMU runs" 2 "$(runs)"
+
+p=$(profile vcm '[cpu]\nmodel = max')
+vcpu_refused --dry-run max
+check "  ... the default list was asked with -cpu max" grep -q -- \
+	"-accel kvm -cpu max,hv-relaxed=on,hv-vapic=on," "$TMP/bin/calls"
+check "  ... then max alone" grep -qx -- \
+	"-machine q35 -accel kvm -cpu max -m 16 .*" "$TMP/bin/calls"
+
+p=$(profile vce '[cpu]\nmodel = EPYC\n[hyperv]\nenlightenments = none')
+: >"$TMP/bin/calls"
+vm doctor "$p" >"$TMP/doc" 2>&1
+has_line "model = EPYC: doctor's vCPU check passes" \
+	"ok    vCPU: QEMU starts a vCPU of [cpu] model = EPYC on KVM" "$TMP/doc"
+check "  ... nothing FAILs" not_grep '^FAIL' "$TMP/doc"
+expect_eq "  ... and -cpu is EPYC" EPYC "$(cpu_of "$p")"
+expect_eq "  ... after one QEMU run (EPYC alone)" 1 "$(runs)"
+
+# --- a hang of -cpu host is no refusal, and is not cached --------------------------
+touch "$TMP/bin/hanghost"
+touch -d '2004-01-01' "$QEMU"
+: >"$TMP/bin/calls"
+p=$(profile vc '[cpu]\nmodel = host\n[hyperv]\nenlightenments = none')
+VMRUN_QEMU_PROBE_TIMEOUT_MS=400 vm --dry-run "$p" >"$TMP/out" 2>"$TMP/err"
+expect_eq "-cpu host hangs: the start is not refused" 0 $?
+VMRUN_QEMU_PROBE_TIMEOUT_MS=400 vm doctor "$p" >"$TMP/doc" 2>&1
+check "  ... doctor blames nothing for it" not_grep 'vCPU' "$TMP/doc"
+expect_eq "  ... not cached: asked each time, and only -cpu host" 2 "$(runs)"
+rm "$TMP/bin/hanghost"
+vm --dry-run "$p" >"$TMP/out" 2>"$TMP/err"
+expect_eq "  ... once it answers (it aborts), the start is refused" 1 $?
+expect_eq "  ... after -cpu host and EPYC" 4 "$(runs)"
+rm "$TMP/bin/nohost"
+
+# --- a QEMU that starts no model at all: the model is refused, none named ---------
+printf '#!/bin/sh\necho "$*" >>"$(dirname "$0")/calls"\ncase "$1" in -version) echo "QEMU emulator version 7.2.0";; *) echo "qemu-system-x86_64: warning: host doesn'"'"'t support requested feature: CPUID.01H:ECX.pni [bit 0]" >&2; echo "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69" >&2; exit 1;; esac\n' >"$QEMU"
 : >"$TMP/bin/calls"
 p=$(profile hvn)
-expect_eq "a QEMU failing with -cpu host alone: -cpu keeps KVM's list" \
-	"host,hv-relaxed=on,hv-vapic=on,hv-spinlocks=8191,hv-vpindex=on,hv-runtime=on,hv-synic=on,hv-stimer=on,hv-reset=on,hv-frequencies=on,hv-tlbflush=on,hv-time=on" \
-	"$(cpu_of "$p")"
-expect_eq "  ... after two tries (all, -cpu host)" 2 "$(runs)"
+vm --dry-run "$p" >"$TMP/out" 2>"$TMP/err"
+expect_eq "a QEMU failing with every model: refused" \
+	"vmrun: $p: [cpu] model = host: QEMU 7.2 cannot start a vCPU of CPU model host on this host's KVM (it fails with -cpu host: failed to set MSR 0x10a to 0x69); set [cpu] model to a named model (\`$QEMU -cpu help\` lists them), or [vm] accel = tcg (slow)" \
+	"$(cat "$TMP/err")"
+expect_eq "  ... after four tries (all, -cpu host, EPYC, qemu64)" 4 "$(runs)"
 
 # --- an untrusted QEMU is not run, not even for this ---------------------------------
 : >"$TMP/bin/calls"
@@ -210,8 +305,39 @@ starts() {
 			2>"$TMP/qerr" | grep -q '"return"'
 }
 
+# QEMU's first error line in $TMP/qerr, as vmrun quotes it
+qemu_said() {
+	sed -e 's/^[^ :]*qemu[^ :]*: //' -e 's/^error: //' "$TMP/qerr" |
+		grep -v -m1 -e '^warning: ' -e '^$'
+}
+
+# real_vcpu Q P MODEL: doctor's vCPU check on profile P agrees with the real
+# QEMU Q started here directly with -cpu MODEL
+real_vcpu() {
+	local q=$1 p=$2 model=$3 said
+	"$VMRUN" doctor "$p" >"$TMP/doc" 2>&1
+	if starts "$q" "$model"; then
+		check "real QEMU starts -cpu $model here: doctor's vCPU check passes" \
+			grep -qxF "ok    vCPU: QEMU starts a vCPU of [cpu] model = $model on KVM" \
+			"$TMP/doc"
+		check "  ... and FAILs no vCPU" not_grep '^FAIL  vCPU' "$TMP/doc"
+		return 0
+	fi
+	said=$(qemu_said)
+	check "real QEMU cannot start -cpu $model here ($said): doctor FAILs it with QEMU's message" \
+		grep -qE "^FAIL  vCPU: $p(:[0-9]+)?: \\[cpu\\] model = $model: QEMU [0-9.]+ cannot start a vCPU of CPU model $model on this host's KVM \\(it [a-z ]+ with -cpu $model: $(printf '%s' "$said" | sed 's/[][\\.*^$()|+?{}]/\\&/g')\\)$" \
+		"$TMP/doc"
+	check "  ... and says the profile cannot start" \
+		grep -q ' failed: the profile cannot start$' "$TMP/doc"
+	"$VMRUN" --print-argv "$p" >/dev/null 2>"$TMP/err"
+	expect_eq "  ... a start is refused (exit status 1)" 1 $?
+	check "  ... with the same message" grep -qF \
+		"cannot start a vCPU of CPU model $model on this host's KVM" "$TMP/err"
+	return 1
+}
+
 real_case() {
-	local real q=$TMP/real/qemu-system-x86_64 p cpu f want got
+	local real q=$TMP/real/bin/qemu-system-x86_64 p pm cpu f want got m
 	real=$(PATH=${PATH#"$TMP/bin:"} command -v qemu-system-x86_64)
 	if [ -z "$real" ]; then
 		skip "real QEMU" "no qemu-system-x86_64 on PATH"
@@ -221,25 +347,30 @@ real_case() {
 		skip "real QEMU" "no usable /dev/kvm"
 		return
 	fi
-	# a copy under $TMP: asked afresh, its cache entry goes with $TMP
-	mkdir -p "$TMP/real"
+	# a copy under $TMP: asked afresh, its cache entry goes with $TMP; a
+	# relocatable QEMU finds its firmware beside it (../share)
+	mkdir -p "$TMP/real/bin"
 	cp "$real" "$q"
+	ln -s "$(cd "$(dirname "$real")/.." && pwd)/share" "$TMP/real/share"
 	p=$TMP/real.ini
 	printf '[vm]\nname = hvreal\nmemory = 256M\nqemu = %s\n[firmware]\ntype = seabios\n[hyperv]\nenlightenments = relaxed,vapic,vpindex,time\n' \
 		"$q" >"$p"
+	# a named model the real QEMU may start where -cpu host does not
+	for m in EPYC Skylake-Client qemu64; do
+		pm=$TMP/real-$m.ini
+		printf '[vm]\nname = hvreal\nmemory = 256M\nqemu = %s\n[firmware]\ntype = seabios\n[cpu]\nmodel = %s\n[hyperv]\nenlightenments = none\n' \
+			"$q" "$m" >"$pm"
+		real_vcpu "$q" "$pm" "$m"
+	done
+	if ! real_vcpu "$q" "$p" host; then
+		skip "real QEMU: each enlightenment as QEMU answers it" \
+			"this machine's QEMU cannot start a KVM vCPU with -cpu host at all ($(qemu_said))"
+		return
+	fi
 	cpu=$("$VMRUN" --print-argv "$p" 2>"$TMP/err" | grep -A1 '^-cpu$' | tail -n 1)
 	if [ -z "$cpu" ]; then
 		not_ok "real QEMU: vmrun plans on this machine"
 		sed 's/^/#   /' "$TMP/err"
-		return
-	fi
-	if ! starts "$q" host; then
-		# nothing to learn of the enlightenments: none is blamed
-		expect_eq "real QEMU fails with -cpu host alone: -cpu keeps every one KVM offers" \
-			"host,hv-relaxed=on,hv-vapic=on,hv-vpindex=on,hv-time=on" \
-			"$(echo "$cpu" | sed 's/,hv-vendor-id=.*//')"
-		skip "real QEMU: each enlightenment as QEMU answers it" \
-			"this machine's QEMU cannot start a KVM vCPU with -cpu host at all ($(grep -m1 . "$TMP/qerr"))"
 		return
 	fi
 	for f in relaxed vapic vpindex time; do

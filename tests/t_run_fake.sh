@@ -272,20 +272,36 @@ check "QEMU's line in the VM log too" grep -q \
 	"$TMP/state/$NAME.log"
 same_snapshot "QEMU refuses a device"
 
+# msr_abort WHAT MSR KEY WANT: a start where KVM refuses to set MSR (hex)
+# and QEMU aborts: exit 1, and vmrun's line WANT, where @LINE@ is the line
+# of $TMP/vm.ini that starts with KEY
+msr_abort() {
+	local at key=${4#*refused }
+	start "$TMP/msr.log" FAKEQEMU_ABORT_MSR="$2"
+	wait_rc "$VMPID" 40
+	expect_eq "QEMU aborts on $1: exit 1" 1 $?
+	at=$(grep -n "^$3" "$TMP/vm.ini" | cut -d: -f1)
+	check "  ... vmrun names ${key%% (*} at its line" grep -qF \
+		"${4//@LINE@/$at}" "$TMP/msr.log"
+	check "  ... and that QEMU aborted" grep -q \
+		"QEMU was killed by signal 6 (Aborted) before the guest ran" \
+		"$TMP/msr.log"
+	same_snapshot "QEMU aborts on $1"
+}
+
 # --- 9c. KVM refuses a Hyper-V MSR, QEMU aborts: [hyperv] enlightenments ------
 fresh
 profile_with "[hyperv]
 enlightenments = relaxed,vapic,time"
-start "$TMP/msr.log" FAKEQEMU_ABORT_MSR=40000073
-wait_rc "$VMPID" 40
-expect_eq "QEMU aborts on a Hyper-V MSR: exit 1" 1 $?
-HV_LINE=$(grep -n '^enlightenments = ' "$TMP/vm.ini" | cut -d: -f1)
-check "vmrun names [hyperv] enlightenments and its line" grep -qF \
-	"vmrun: QEMU refused [hyperv] enlightenments ($TMP/vm.ini:$HV_LINE): error: failed to set MSR 0x40000073 to 0x0; remove vapic from [hyperv] enlightenments" \
-	"$TMP/msr.log"
-check "and that QEMU aborted" grep -q \
-	"QEMU was killed by signal 6 (Aborted) before the guest ran" "$TMP/msr.log"
-same_snapshot "QEMU aborts on a Hyper-V MSR"
+msr_abort "a Hyper-V MSR" 40000073 "enlightenments = " \
+	"vmrun: QEMU refused [hyperv] enlightenments ($TMP/vm.ini:@LINE@): error: failed to set MSR 0x40000073 to 0x0; remove vapic from [hyperv] enlightenments"
+
+# --- 9d. KVM refuses another MSR, QEMU aborts: [cpu] model ---------------------
+# (the probe's QEMU started a vCPU: KVM refuses this one only at the start)
+fresh
+sed 's/^\[cpu\]$/[cpu]\nmodel = host/' "$TMP/base.ini" >"$TMP/vm.ini"
+msr_abort "MSR 0x10a" 10a "model = host" \
+	"vmrun: QEMU refused [cpu] model ($TMP/vm.ini:@LINE@): error: failed to set MSR 0x10a to 0x0; this host's KVM refuses a CPU register (MSR) QEMU sets up for that model: set [cpu] model to a named one"
 cp "$TMP/base.ini" "$TMP/vm.ini"
 out=$(env FAKEQEMU_REFUSE=hostdev-gpu timeout 60 "$FAKEHOST" run "$ROOT" -- \
 	"$VMRUN" -q --detach "$TMP/vm.ini" 2>&1)

@@ -1,6 +1,7 @@
-/* test_hv_verdict.c: finding which Hyper-V enlightenments QEMU cannot
- * start a vCPU with, from tries of sets (a QEMU played by a table), and
- * the verdict's line in the cache. */
+/* test_hv_verdict.c: finding whether QEMU can start a vCPU of a CPU model
+ * at all, and which Hyper-V enlightenments it cannot start one with, from
+ * tries of sets (a QEMU played by a table), and the verdict's line in the
+ * cache. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "host/host.h"
+#include "host/qemu_probe.h"
 #include "base/base.h"
 
 /* A QEMU on some kernel: a try fails when its -cpu holds one of bad (with
@@ -21,8 +23,11 @@ struct fake_qemu {
 	const char *const *bad;	 /* "hv-vapic=on", ... NULL-ended */
 	const char *const *how;	 /* how and msg for each of bad */
 	const char *const *pair; /* two args failing only together, or NULL */
-	bool host_fails;	 /* even -cpu host alone */
+	bool host_fails;	 /* even -cpu host alone, saying why */
+	int host_answer;	 /* how it fails: HV_TRY_REFUSED, or UNSURE */
+	const char *starts;	 /* the one named model that starts */
 	struct strv tried;	 /* each try's args, comma-joined */
+	struct strv models;	 /* each try's model */
 };
 
 static bool has(const struct strv *args, const char *a)
@@ -33,8 +38,8 @@ static bool has(const struct strv *args, const char *a)
 	return false;
 }
 
-static int fake_run(void *ctx, const struct strv *args, char *how, size_t hlen,
-		    char *msg, size_t mlen)
+static int fake_run(void *ctx, const char *model, const struct strv *args,
+		    char *how, size_t hlen, char *msg, size_t mlen)
 {
 	struct fake_qemu *q = ctx;
 	char *s = xstrdup("");
@@ -46,34 +51,46 @@ static int fake_run(void *ctx, const struct strv *args, char *how, size_t hlen,
 		s = t;
 	}
 	strv_add(&q->tried, s);
+	strv_add(&q->models, model);
 	free(s);
+	if (q->starts && !strcmp(model, q->starts))
+		return HV_TRY_STARTS;
+	if (q->host_fails && q->host_answer == HV_TRY_UNSURE) {
+		snprintf(how, hlen, "hangs");
+		snprintf(msg, mlen, "no QMP answer within 400 ms");
+		return HV_TRY_UNSURE;
+	}
 	if (q->host_fails) {
 		snprintf(how, hlen, "aborts");
 		snprintf(msg, mlen, "failed to set MSR 0x10a to 0x69");
-		return -1;
+		return HV_TRY_REFUSED;
 	}
 	for (size_t i = 0; q->bad && q->bad[i]; i++)
 		if (has(args, q->bad[i])) {
 			snprintf(how, hlen, "%s", q->how[2 * i]);
 			snprintf(msg, mlen, "%s", q->how[2 * i + 1]);
-			return -1;
+			return HV_TRY_REFUSED;
 		}
 	if (q->pair && has(args, q->pair[0]) && has(args, q->pair[1])) {
 		snprintf(how, hlen, "fails");
 		snprintf(msg, mlen, "they do not get along");
-		return -1;
+		return HV_TRY_REFUSED;
 	}
-	return 0;
+	return HV_TRY_STARTS;
 }
 
 #define DEFAULT_LIST                                                           \
 	"relaxed,vapic,spinlocks=8191,vpindex,runtime,synic,stimer,reset,"     \
 	"frequencies,tlbflush,time"
 
-/* The verdict of q on list ("relaxed,vapic"). */
-static void judge(struct fake_qemu *q, const char *list, struct host_hv_qemu *v)
+static const char *const named[] = {"EPYC", "qemu64", NULL};
+
+/* The verdict of q on list ("relaxed,vapic"; "" for none) with -cpu model. */
+static void judge_model(struct fake_qemu *q, const char *model,
+			const char *list, struct host_hv_qemu *v)
 {
-	struct hv_try t = {.run = fake_run, .ctx = q};
+	struct hv_try t = {
+		.run = fake_run, .ctx = q, .model = model, .named = named};
 	char *copy = xstrdup(list), *save = NULL;
 	struct strv want = {0};
 
@@ -85,10 +102,16 @@ static void judge(struct fake_qemu *q, const char *list, struct host_hv_qemu *v)
 	free(copy);
 }
 
+static void judge(struct fake_qemu *q, const char *list, struct host_hv_qemu *v)
+{
+	judge_model(q, "host", list, v);
+}
+
 static void done(struct fake_qemu *q, struct host_hv_qemu *v)
 {
 	hv_verdict_free(v);
 	strv_free(&q->tried);
+	strv_free(&q->models);
 }
 
 /* The cloud host's QEMU 7.2: hv-vapic and hv-time abort, hv-vpindex is
@@ -169,18 +192,74 @@ static void test_all_start(void **state)
 	done(&q, &v);
 }
 
-/* QEMU that cannot start a vCPU at all blames no enlightenment. */
+/* QEMU that cannot start a vCPU of the model at all, and says why: the
+ * model is to blame, no enlightenment; a named model that starts is
+ * found for the fix. */
 static void test_host_fails(void **state)
 {
-	struct fake_qemu q = {.host_fails = true};
+	struct fake_qemu q = {.host_fails = true, .starts = "qemu64"};
 	struct host_hv_qemu v;
 
 	(void)state;
 	judge(&q, DEFAULT_LIST, &v);
+	assert_int_equal(v.state, HV_QEMU_NO_VCPU);
+	/* all, host alone, then EPYC (fails) and qemu64 (starts) */
+	assert_int_equal(v.runs, 4);
+	assert_string_equal(q.models.v[1], "host");
+	assert_string_equal(q.tried.v[1], "");
+	assert_string_equal(q.models.v[2], "EPYC");
+	assert_string_equal(q.tried.v[2], "");
+	assert_string_equal(v.vcpu_why, "aborts with -cpu host: failed to set "
+					"MSR 0x10a to 0x69");
+	assert_string_equal(v.starts, "qemu64");
+	assert_null(v.unknown_why);
+	assert_null(hv_verdict_refused(&v, "relaxed"));
+	done(&q, &v);
+}
+
+/* With no enlightenment asked, the one try is the model alone. */
+static void test_model_alone(void **state)
+{
+	struct fake_qemu q = {0};
+	struct host_hv_qemu v;
+
+	(void)state;
+	judge_model(&q, "EPYC-Rome", "", &v);
+	assert_int_equal(v.state, HV_QEMU_OK);
+	assert_int_equal(v.runs, 1);
+	assert_string_equal(q.models.v[0], "EPYC-Rome");
+	assert_string_equal(q.tried.v[0], "");
+	done(&q, &v);
+	/* it fails: the named models are tried, but not the model itself */
+	q.host_fails = true;
+	judge_model(&q, "EPYC", "", &v);
+	assert_int_equal(v.state, HV_QEMU_NO_VCPU);
+	assert_int_equal(v.runs, 2);
+	assert_string_equal(q.models.v[1], "qemu64");
+	assert_string_equal(v.vcpu_why, "aborts with -cpu EPYC: failed to set "
+					"MSR 0x10a to 0x69");
+	assert_null(v.starts);
+	done(&q, &v);
+}
+
+/* A hang (or an end without a word) is no refusal: nobody is blamed, the
+ * model neither, and no named model is tried. */
+static void test_host_unsure(void **state)
+{
+	struct fake_qemu q = {.host_fails = true, .host_answer = HV_TRY_UNSURE};
+	struct host_hv_qemu v;
+
+	(void)state;
+	judge(&q, "", &v);
+	assert_int_equal(v.state, HV_QEMU_UNKNOWN);
+	assert_int_equal(v.runs, 1);
+	assert_string_equal(v.unknown_why, "hangs with -cpu host alone: no "
+					   "QMP answer within 400 ms");
+	assert_null(v.vcpu_why);
+	done(&q, &v);
+	judge(&q, DEFAULT_LIST, &v);
 	assert_int_equal(v.state, HV_QEMU_UNKNOWN);
 	assert_int_equal(v.runs, 2);
-	assert_string_equal(v.unknown_why, "aborts with -cpu host alone: "
-					   "failed to set MSR 0x10a to 0x69");
 	assert_null(hv_verdict_refused(&v, "relaxed"));
 	done(&q, &v);
 }
@@ -242,10 +321,67 @@ static void test_cache_line(void **state)
 	assert_int_equal(hv_verdict_parse("unknown\thangs", &back), 0);
 	assert_string_equal(back.unknown_why, "hangs");
 	hv_verdict_free(&back);
+	assert_int_equal(hv_verdict_parse("novcpu", &back), -EINVAL);
+	assert_int_equal(hv_verdict_parse("novcpu\twhy\tEPYC\tmore", &back),
+			 -EINVAL);
 	assert_int_equal(hv_verdict_parse("refused\tvapic", &back), -EINVAL);
 	assert_int_equal(hv_verdict_parse("refused", &back), -EINVAL);
 	assert_int_equal(hv_verdict_parse("ok\tmore", &back), -EINVAL);
 	assert_int_equal(hv_verdict_parse("", &back), -EINVAL);
+}
+
+/* The no-vCPU verdict in the cache, with and without a model that
+ * starts, and its sentence and fix. */
+static void test_no_vcpu_line(void **state)
+{
+	struct host_hv_qemu v = {.state = HV_QEMU_NO_VCPU}, back;
+	struct host_qemu qemu = {.major = 7, .minor = 2, .path = "/usr/bin/q"};
+	char *line, *text;
+
+	(void)state;
+	v.vcpu_why = xstrdup("aborts with -cpu host: failed to set MSR 0x10a "
+			     "to 0x69");
+	v.starts = xstrdup("EPYC");
+	line = hv_verdict_format(&v);
+	assert_string_equal(line, "novcpu\taborts with -cpu host: failed to "
+				  "set MSR 0x10a to 0x69\tEPYC");
+	assert_int_equal(hv_verdict_parse(line, &back), 0);
+	assert_int_equal(back.state, HV_QEMU_NO_VCPU);
+	assert_string_equal(back.vcpu_why, v.vcpu_why);
+	assert_string_equal(back.starts, "EPYC");
+	assert_null(hv_verdict_refused(&back, "vapic"));
+	text = hv_verdict_no_vcpu(&back, &qemu, "host");
+	assert_string_equal(text, "QEMU 7.2 cannot start a vCPU of CPU model "
+				  "host on this host's KVM (it aborts with "
+				  "-cpu host: failed to set MSR 0x10a to "
+				  "0x69)");
+	free(text);
+	text = hv_verdict_no_vcpu_fix(&back, &qemu);
+	assert_string_equal(text, "set [cpu] model to a named model (EPYC "
+				  "starts here; `/usr/bin/q -cpu help` lists "
+				  "them), or [vm] accel = tcg (slow)");
+	free(text);
+	free(line);
+	hv_verdict_free(&back);
+	free(v.starts);
+	v.starts = NULL;
+	line = hv_verdict_format(&v);
+	assert_string_equal(line, "novcpu\taborts with -cpu host: failed to "
+				  "set MSR 0x10a to 0x69");
+	assert_int_equal(hv_verdict_parse(line, &back), 0);
+	assert_null(back.starts);
+	text = hv_verdict_no_vcpu_fix(&back, &qemu);
+	assert_string_equal(text, "set [cpu] model to a named model "
+				  "(`/usr/bin/q -cpu help` lists them), or "
+				  "[vm] accel = tcg (slow)");
+	free(text);
+	free(line);
+	hv_verdict_free(&back);
+	hv_verdict_free(&v);
+	/* another verdict has no such sentence */
+	v.state = HV_QEMU_OK;
+	assert_null(hv_verdict_no_vcpu(&v, &qemu, "host"));
+	assert_null(hv_verdict_no_vcpu_fix(&v, &qemu));
 }
 
 int main(void)
@@ -255,8 +391,11 @@ int main(void)
 		cmocka_unit_test(test_needs_first),
 		cmocka_unit_test(test_all_start),
 		cmocka_unit_test(test_host_fails),
+		cmocka_unit_test(test_model_alone),
+		cmocka_unit_test(test_host_unsure),
 		cmocka_unit_test(test_only_together),
 		cmocka_unit_test(test_cache_line),
+		cmocka_unit_test(test_no_vcpu_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

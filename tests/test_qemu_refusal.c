@@ -35,7 +35,10 @@ static const char profile_text[] = "[vm]\n"			     /* 1 */
 				   "format = qcow2\n"		     /* 17 */
 				   "\n"				     /* 18 */
 				   "[net.lan]\n"		     /* 19 */
-				   "mode = user\n";		     /* 20 */
+				   "mode = user\n"		     /* 20 */
+				   "\n"				     /* 21 */
+				   "[cpu]\n"			     /* 22 */
+				   "model = host\n";		     /* 23 */
 
 struct fixture {
 	struct profile p;
@@ -175,18 +178,28 @@ static void test_file_token(void **state)
 			  "'/var/lib/vms/t.img2': No such file\n"));
 }
 
-/* KVM refuses a Hyper-V MSR: QEMU's line, then its assertion (no
- * timestamp: glibc writes it). */
+/* QEMU aborting as KVM refuses to set an MSR: its line (after stamp),
+ * then its assertion (no timestamp: glibc writes it). */
+static bool find_msr_abort(const char *stamp, const char *msr)
+{
+	cleanup_free char *text = xasprintf(
+		"%sqemu-system-x86_64: error: failed to set MSR %s\n"
+		"qemu-system-x86_64: ../target/i386/kvm/kvm.c:3004: "
+		"kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' "
+		"failed.\n",
+		stamp, msr);
+
+	return find(text);
+}
+
+/* KVM refuses a Hyper-V MSR. */
 static void test_msr_abort(void **state)
 {
 	cleanup_free char *msg = NULL;
 
 	(void)state;
-	assert_true(find("2024-05-01T10:11:12.345678Z qemu-system-x86_64: "
-			 "error: failed to set MSR 0x40000021 to 0x0\n"
-			 "qemu-system-x86_64: ../target/i386/kvm/kvm.c:3004: "
-			 "kvm_buf_set_msrs: Assertion `ret == "
-			 "cpu->kvm_msr_buf->nmsrs' failed.\n"));
+	assert_true(find_msr_abort("2024-05-01T10:11:12.345678Z ",
+				   "0x40000021 to 0x0"));
 	assert_string_equal(fx->r.origin, "hyperv enlightenments");
 	msg = qemu_refusal_describe(&fx->p, &fx->r);
 	assert_non_null(strstr(msg, "QEMU refused [hyperv] enlightenments "
@@ -198,9 +211,33 @@ static void test_msr_abort(void **state)
 	assert_true(find("qemu-system-x86_64: kernel doesn't allow setting "
 			 "HyperV VP_INDEX\n"));
 	assert_non_null(strstr(fx->r.hint, "remove vpindex from"));
-	/* an MSR that is not Hyper-V's leads nowhere */
-	assert_false(find("qemu-system-x86_64: error: failed to set MSR "
-			  "0x38d to 0x0\n"));
+}
+
+/* KVM refuses an MSR that is no Hyper-V one (a nested host refuses the
+ * IA32_ARCH_CAPABILITIES bits -cpu host copies): the CPU model's line,
+ * and to use a named model. */
+static void test_msr_cpu_model(void **state)
+{
+	cleanup_free char *msg = NULL;
+
+	(void)state;
+	assert_true(find_msr_abort("", "0x10a to 0x69"));
+	assert_string_equal(fx->r.origin, "cpu model");
+	msg = qemu_refusal_describe(&fx->p, &fx->r);
+	assert_string_equal(msg, "QEMU refused [cpu] model (t.ini:23): error: "
+				 "failed to set MSR 0x10a to 0x69; this "
+				 "host's KVM refuses a CPU register (MSR) "
+				 "QEMU sets up for that model: set [cpu] "
+				 "model to a named one (`qemu-system-x86_64 "
+				 "-cpu help` lists them), or [vm] accel = "
+				 "tcg");
+	assert_true(find("qemu-system-x86_64: error: failed to set MSR 0x38d "
+			 "to 0x0\n"));
+	assert_string_equal(fx->r.origin, "cpu model");
+	/* a Hyper-V MSR is still the enlightenment's */
+	assert_true(find("qemu-system-x86_64: error: failed to set MSR "
+			 "0x40000073 to 0x0\n"));
+	assert_string_equal(fx->r.origin, "hyperv enlightenments");
 }
 
 /* The id of an -object in QEMU's words. */
@@ -244,10 +281,10 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_origins),	  T(test_vfio_timestamped),
-		T(test_disk_format),	  T(test_file_token),
-		T(test_msr_abort),	  T(test_memory_id),
-		T(test_nothing_and_last),
+		T(test_origins),     T(test_vfio_timestamped),
+		T(test_disk_format), T(test_file_token),
+		T(test_msr_abort),   T(test_msr_cpu_model),
+		T(test_memory_id),   T(test_nothing_and_last),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -147,6 +147,7 @@ static const struct doctor_check checks[] = {
 	 "the host's /sys and /proc must be readable: run vmrun as root"},
 	{"virtualization", doctor_check_virt, NULL},
 	{"/dev/kvm", doctor_check_kvm, NULL},
+	{"vCPU", doctor_check_vcpu, NULL},
 	{"Hyper-V", doctor_check_hyperv, NULL},
 	{"IOMMU", doctor_check_iommu, NULL},
 	{"kernel command line", doctor_check_cmdline, NULL},

@@ -51,6 +51,7 @@ void doctor_report(struct doctor *d, const struct doctor_check *c,
 void doctor_check_host_view(struct doctor *d, const struct doctor_check *c);
 void doctor_check_virt(struct doctor *d, const struct doctor_check *c);
 void doctor_check_kvm(struct doctor *d, const struct doctor_check *c);
+void doctor_check_vcpu(struct doctor *d, const struct doctor_check *c);
 void doctor_check_hyperv(struct doctor *d, const struct doctor_check *c);
 void doctor_check_iommu(struct doctor *d, const struct doctor_check *c);
 void doctor_check_cmdline(struct doctor *d, const struct doctor_check *c);

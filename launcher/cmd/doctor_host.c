@@ -152,6 +152,38 @@ void doctor_check_kvm(struct doctor *d, const struct doctor_check *c)
 			      "present, but unusable: %s", k->why);
 }
 
+/* QEMU's answer on a vCPU of the profile's [cpu] model (hv_probe.c): a
+ * line only when QEMU was asked and answered, so a profile or host where
+ * the probe does not run (accel = tcg, no KVM, an untrusted QEMU) shows
+ * nothing new. */
+void doctor_check_vcpu(struct doctor *d, const struct doctor_check *c)
+{
+	const struct host_hv_qemu *q = d->h ? &d->h->hv_qemu : NULL;
+	const char *model = d->p && d->p->cpu.model ? d->p->cpu.model : "host";
+	cleanup_free char *at = NULL, *why = NULL, *fix = NULL;
+
+	if (!doctor_needs_kvm(d) || !q ||
+	    (q->state != HV_QEMU_OK && q->state != HV_QEMU_REFUSED &&
+	     q->state != HV_QEMU_NO_VCPU))
+		return;
+	if (q->state != HV_QEMU_NO_VCPU) {
+		doctor_report(d, c, DOCTOR_OK, NULL,
+			      "QEMU starts a vCPU of [cpu] model = %s on KVM",
+			      model);
+		return;
+	}
+	why = hv_verdict_no_vcpu(q, &d->h->qemu, model);
+	fix = hv_verdict_no_vcpu_fix(q, &d->h->qemu);
+	if (d->p) {
+		at = profile_where(d->p, "cpu", "model");
+		doctor_report(d, c, DOCTOR_FAIL, fix,
+			      "%s: [cpu] model = %s: %s", at, model, why);
+	} else {
+		doctor_report(d, c, DOCTOR_FAIL, fix,
+			      "[cpu] model = host (the default): %s", why);
+	}
+}
+
 /* The profile's list of enlightenments (without a profile, the default
  * one), by name. */
 static void hv_names(const struct doctor *d, struct strv *out)

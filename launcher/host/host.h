@@ -172,14 +172,16 @@ struct host_kvm {
 	uint32_t hv_features_eax, hv_features_edx, hv_recommend_eax;
 };
 
-/* hv_probe.c: QEMU's own answer on the Hyper-V enlightenments: KVM may
- * offer one (KVM_GET_SUPPORTED_HV_CPUID) that QEMU on this kernel still
- * cannot set up (it aborts setting the MSR, or refuses hv-vpindex). */
+/* hv_probe.c: QEMU's own answer on a vCPU of the profile's [cpu] model
+ * and its Hyper-V enlightenments: KVM may offer one (its CPUID bit) QEMU
+ * on this kernel still cannot set up (setting the MSR aborts, hv-vpindex
+ * is refused), or refuse an MSR the model itself needs (a nested host). */
 enum hv_qemu_state {
 	HV_QEMU_UNASKED, /* not asked: no KVM, no QEMU, nothing to ask */
 	HV_QEMU_OK,	 /* a vCPU starts with all of them */
 	HV_QEMU_REFUSED, /* ... only without those in refused */
 	HV_QEMU_UNKNOWN, /* it does not start, but no one is to blame (why) */
+	HV_QEMU_NO_VCPU, /* not even the model alone, QEMU says why */
 };
 
 struct host_hv_qemu {
@@ -187,8 +189,11 @@ struct host_hv_qemu {
 	/* names QEMU cannot start with, and for each what it does:
 	 * "aborts with hv-vapic: failed to set MSR 0x40000073 to 0x0" */
 	struct strv refused, why;
-	char *unknown_why; /* HV_QEMU_UNKNOWN: "aborts with -cpu host alone: ..." */
-	unsigned runs;	   /* QEMU runs it took; 0 when the cache answered */
+	char *unknown_why; /* HV_QEMU_UNKNOWN: "hangs with -cpu host alone: ..." */
+	/* HV_QEMU_NO_VCPU: "aborts with -cpu host: failed to set MSR 0x10a
+	 * to 0x69", and a named model that starts (NULL: none tried did) */
+	char *vcpu_why, *starts;
+	unsigned runs; /* QEMU runs it took; 0 when the cache answered */
 };
 
 struct host {
@@ -272,21 +277,6 @@ int host_qemu_parse_version(const char *out, struct host_qemu *q);
 /* Fill q->machines from `q->path -machine help` (qemu_version.c, with
  * the same trust rule and timeout). */
 void host_qemu_machines(struct host_qemu *q);
-/* The probe's timeout (ms), the monotonic clock it is measured on, and
- * the reaping of a probed QEMU by a deadline (killed, with its process
- * group, when it is not gone by then: false). */
-long host_qemu_timeout_ms(void);
-bool host_qemu_reap(pid_t pid, int *status, long deadline);
-/* Root's cache of QEMU's answers (/var/cache/vmrun): the file and key of
- * the question what (a word, "" for -version) asked of the binary at path,
- * keyed by the binary's identity (device, inode, size, times); NULL when
- * not root. get: the answer (one line) when the key matches. */
-#define QEMU_CACHE_KEY_MAX 8192
-char *host_qemu_cache_file(const char *path, const char *what, char *key,
-			   size_t len);
-bool host_qemu_cache_get(const char *file, const char *key, char *out,
-			 size_t len);
-void host_qemu_cache_put(const char *file, const char *key, const char *out);
 /* The pool for (node, size), or NULL. */
 const struct host_hugepool *host_pool_find(const struct host *h, int node,
 					   unsigned long size_kb);
@@ -340,14 +330,12 @@ bool kvm_hv_offered(const struct host_kvm *k, const char *name);
 const char *kvm_hv_name(size_t i);
 const char *const *kvm_hv_needs(const char *name);
 
-/* hv_probe.c: QEMU's answer. With accel = kvm (p NULL: doctor without a
- * profile, the default list), a usable KVM and a QEMU binary: start it
- * (trust rule, no shell, timeout) as `-machine q35 -accel kvm -cpu
- * host,hv-A,hv-B,... -S` with QMP on a socketpair, once with all that KVM
- * offers of p's list; when no answer comes (it exits, aborts or hangs),
- * once with -cpu host alone, then with each enlightenment alone (and what
- * it needs). The verdict is cached (root) per binary, kernel release,
- * KVM's answer and list. Fills h->hv_qemu. */
+/* hv_probe.c: QEMU's answer. With accel = kvm (p NULL: model host, the
+ * default list), a usable KVM and a trusted QEMU: start it (no shell,
+ * timeout) as `-machine q35 -accel kvm -cpu MODEL,hv-A,... -S` with QMP on
+ * a socketpair, with all KVM offers of p's list; when no answer comes, with
+ * MODEL alone, then each alone (hv_verdict_judge). Cached (root) per binary,
+ * kernel, KVM's answer, model and list; a hang is not. Fills h->hv_qemu. */
 void hv_probe_qemu(struct host *h, const struct profile *p);
 
 /* hv_verdict.c: the verdict, from tries of sets. */
@@ -357,23 +345,13 @@ const char *hv_verdict_refused(const struct host_hv_qemu *q, const char *name);
  * hv-vpindex: ...": why it refuses those of names it does (malloc'd). */
 char *hv_verdict_text(const struct host_hv_qemu *q,
 		      const struct host_qemu *qemu, const struct strv *names);
+/* HV_QEMU_NO_VCPU: "QEMU 7.2 cannot start a vCPU of CPU model host on this
+ * host's KVM (it aborts ...)", and the fix; malloc'd, else NULL. */
+char *hv_verdict_no_vcpu(const struct host_hv_qemu *q,
+			 const struct host_qemu *qemu, const char *model);
+char *hv_verdict_no_vcpu_fix(const struct host_hv_qemu *q,
+			     const struct host_qemu *qemu);
 void hv_verdict_free(struct host_hv_qemu *q);
-
-/* One try of the judge: 0 when QEMU starts a vCPU with -cpu host plus
- * args ("hv-relaxed=on"); else -1 with how it failed ("aborts", "fails")
- * and its message (QEMU's first line of stderr). */
-struct hv_try {
-	int (*run)(void *ctx, const struct strv *args, char *how, size_t hlen,
-		   char *msg, size_t mlen);
-	void *ctx;
-};
-/* The culprits among want (tokens "name" or "name=value"): the pure part
- * of hv_probe_qemu, given how to try a set. */
-void hv_verdict_judge(const struct strv *want, const struct hv_try *t,
-		      struct host_hv_qemu *out);
-/* The verdict as one line of the cache, and back (0, or -EINVAL). */
-char *hv_verdict_format(const struct host_hv_qemu *q);
-int hv_verdict_parse(const char *line, struct host_hv_qemu *q);
 
 /* iommu.c: IOMMU groups as passthrough sees them: which functions move
  * with their group, which ones the host cannot spare, a verdict per group. */

@@ -1,7 +1,10 @@
-/* hv_probe.c: which Hyper-V enlightenments QEMU can really start a vCPU
- * with on this kernel, asked of QEMU itself: KVM may offer one (its CPUID
- * bit) that QEMU then aborts on (setting its MSR) or refuses (hv-vpindex). */
+/* hv_probe.c: whether QEMU can really start a vCPU of the profile's CPU
+ * model on this kernel's KVM, and with which Hyper-V enlightenments, asked
+ * of QEMU itself: KVM may refuse an MSR the model sets up (a nested host:
+ * IA32_ARCH_CAPABILITIES for -cpu host), or offer an enlightenment (its
+ * CPUID bit) that QEMU then aborts on (setting its MSR) or refuses. */
 #include "host/host.h"
+#include "host/qemu_probe.h"
 #include "base/base.h"
 
 #include <ctype.h>
@@ -132,8 +135,9 @@ static int hv_talk(struct hv_io *io, long deadline)
 	}
 }
 
-/* QEMU's first line of stderr without "qemu-system-x86_64: " and "error: ",
- * printable, one line. */
+/* QEMU's first error line on stderr (its warnings skipped: a named model
+ * warns of each feature the host lacks) without "qemu-system-x86_64: " and
+ * "error: ", printable, one line; "" when it wrote none. */
 static void hv_message(const struct hv_io *io, const char *path, char *msg,
 		       size_t len)
 {
@@ -142,14 +146,22 @@ static void hv_message(const struct hv_io *io, const char *path, char *msg,
 
 	base = base ? base + 1 : path;
 	b = strlen(base);
-	while (*s == '\n')
-		s++;
-	if (!strncmp(s, base, b) && !strncmp(s + b, ": ", 2))
-		s += b + 2;
-	if (!strncmp(s, "error: ", 7))
-		s += 7;
-	n = strcspn(s, "\n");
-	snprintf(msg, len, "%.*s", (int)n, s);
+	msg[0] = '\0';
+	for (; *s; s += n + (s[n] == '\n')) {
+		n = strcspn(s, "\n");
+		if (!strncmp(s, base, b) && !strncmp(s + b, ": ", 2)) {
+			s += b + 2;
+			n -= b + 2;
+		}
+		if (!strncmp(s, "warning: ", 9) || !n)
+			continue;
+		if (!strncmp(s, "error: ", 7)) {
+			s += 7;
+			n -= 7;
+		}
+		snprintf(msg, len, "%.*s", (int)n, s);
+		break;
+	}
 	for (char *c = msg; *c; c++)
 		if (!isprint((unsigned char)*c))
 			*c = ' ';
@@ -187,9 +199,9 @@ struct hv_runner {
 	bool timed_out; /* a try hung: the verdict may be the load's */
 };
 
-static char *hv_cpu(const struct strv *args)
+static char *hv_cpu(const char *model, const struct strv *args)
 {
-	char *s = xstrdup("host"), *t;
+	char *s = xstrdup(model), *t;
 
 	for (size_t i = 0; i < args->n; i++) {
 		t = xasprintf("%s,%s", s, args->v[i]);
@@ -201,10 +213,10 @@ static char *hv_cpu(const struct strv *args)
 
 /* Start QEMU with one set, wait for its answer, kill it; what it left on
  * stderr after it ended. */
-static int hv_start(struct hv_runner *r, const struct strv *args,
-		    struct hv_io *io, int *status)
+static int hv_start(struct hv_runner *r, const char *model,
+		    const struct strv *args, struct hv_io *io, int *status)
 {
-	cleanup_free char *cpu = hv_cpu(args);
+	cleanup_free char *cpu = hv_cpu(model, args);
 	char *const argv[] = {(char *)r->path,
 			      "-machine",
 			      "q35",
@@ -257,24 +269,28 @@ static int hv_start(struct hv_runner *r, const struct strv *args,
 	return pid < 0 ? -EAGAIN : talk;
 }
 
-static int hv_run(void *ctx, const struct strv *args, char *how, size_t hlen,
-		  char *msg, size_t mlen)
+/* A refusal only when QEMU ended and said why: a hang may be the load's,
+ * a silent end anything. */
+static int hv_run(void *ctx, const char *model, const struct strv *args,
+		  char *how, size_t hlen, char *msg, size_t mlen)
 {
 	struct hv_runner *r = ctx;
 	struct hv_io io = {0};
-	int status = 0, talk = hv_start(r, args, &io, &status);
+	int status = 0, talk = hv_start(r, model, args, &io, &status);
+	bool said;
 
 	if (talk == 1)
-		return 0;
+		return HV_TRY_STARTS;
 	if (talk < -1) {
 		snprintf(how, hlen, "cannot be started");
 		snprintf(msg, mlen, "%s", strerror(-talk));
-		return -1;
+		return HV_TRY_UNSURE;
 	}
 	r->timed_out |= talk < 0;
 	hv_message(&io, r->path, msg, mlen);
+	said = talk == 0 && *msg;
 	hv_how(status, talk, r->limit, how, hlen, msg, mlen);
-	return -1;
+	return said ? HV_TRY_REFUSED : HV_TRY_UNSURE;
 }
 
 /* Tokens QEMU's -cpu takes as they are, with KVM offering the feature and
@@ -324,9 +340,22 @@ static void hv_want(const struct host *h, const struct profile *p,
 	}
 }
 
+/* The base of -cpu: a plain token, as the argv builder wants it (it
+ * refuses any other, so there is nothing to ask). */
+static const char *hv_model(const struct profile *p)
+{
+	const char *m = p && p->cpu.model ? p->cpu.model : "host";
+
+	for (const char *c = m; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("-_.", *c))
+			return NULL;
+	return *m ? m : NULL;
+}
+
 /* What the verdict depends on besides the binary: the kernel, KVM's
- * answer, the list. */
-static char *hv_question(const struct host *h, const struct strv *want)
+ * answer, the CPU (the named models tried), the model, the list. */
+static char *hv_question(const struct host *h, const char *model,
+			 const struct strv *want)
 {
 	const struct host_kvm *k = &h->kvm;
 	struct vr_error ignored;
@@ -337,9 +366,9 @@ static char *hv_question(const struct host *h, const struct strv *want)
 			&ignored))
 		snprintf(rel, sizeof(rel), "?");
 	rel[strcspn(rel, " \t\n")] = '\0';
-	s = xasprintf("hv %s %d:%08x:%08x:%08x ", rel, k->hv_known,
+	s = xasprintf("vcpu %s %d:%08x:%08x:%08x %s %s ", rel, k->hv_known,
 		      k->hv_features_eax, k->hv_features_edx,
-		      k->hv_recommend_eax);
+		      k->hv_recommend_eax, h->cpu_amd ? "amd" : "intel", model);
 	for (size_t i = 0; i < want->n; i++) {
 		t = xasprintf("%s%s%s", s, i ? "," : "", want->v[i]);
 		free(s);
@@ -348,11 +377,20 @@ static char *hv_question(const struct host *h, const struct strv *want)
 	return s;
 }
 
+/* Named models to suggest when the profile's does not start: one of the
+ * host's vendor that does not copy the host's own CPU (as host and max
+ * do, IA32_ARCH_CAPABILITIES included), then the plainest one. */
+static const char *const hv_named_amd[] = {"EPYC", "qemu64", NULL};
+static const char *const hv_named_intel[] = {"Skylake-Client", "qemu64", NULL};
+
 void hv_probe_qemu(struct host *h, const struct profile *p)
 {
 	struct hv_runner r = {.path = h->qemu.path,
 			      .limit = host_qemu_timeout_ms()};
-	struct hv_try t = {.run = hv_run, .ctx = &r};
+	struct hv_try t = {.run = hv_run,
+			   .ctx = &r,
+			   .model = hv_model(p),
+			   .named = h->cpu_amd ? hv_named_amd : hv_named_intel};
 	cleanup_free char *what = NULL, *cache = NULL, *line = NULL;
 	char key[QEMU_CACHE_KEY_MAX], got[QEMU_CACHE_KEY_MAX];
 	struct strv want = {0};
@@ -360,19 +398,20 @@ void hv_probe_qemu(struct host *h, const struct profile *p)
 
 	hv_verdict_free(&h->hv_qemu);
 	if ((p && p->vm.accel != ACCEL_KVM) || h->kvm.state != KVM_OK ||
-	    !h->qemu.path)
+	    !h->qemu.path || !t.model)
+		return;
+	/* the rule of the version probe: never run an untrusted binary */
+	if (trust_check_program(h->qemu.path, "[vm] qemu", &ignored))
 		return;
 	hv_want(h, p, &want);
-	/* the rule of the version probe: never run an untrusted binary */
-	if (!want.n || trust_check_program(h->qemu.path, "[vm] qemu", &ignored))
-		goto out;
-	what = hv_question(h, &want);
+	what = hv_question(h, t.model, &want);
 	cache = host_qemu_cache_file(h->qemu.path, what, key, sizeof(key));
 	if (host_qemu_cache_get(cache, key, got, sizeof(got)) &&
 	    !hv_verdict_parse(got, &h->hv_qemu))
 		goto out;
 	hv_verdict_judge(&want, &t, &h->hv_qemu);
 	line = hv_verdict_format(&h->hv_qemu);
+	/* a hang may be the load's: asked again next time */
 	if (!r.timed_out)
 		host_qemu_cache_put(cache, key, line);
 out:

@@ -4,6 +4,7 @@
  * allows it (trust.h), within a timeout, and the version is cached per
  * binary. */
 #include "host/host.h"
+#include "host/qemu_probe.h"
 #include "base/base.h"
 
 #include <errno.h>

@@ -132,6 +132,20 @@ static int add_machine(struct qemu_build *b)
 	return 0;
 }
 
+/* QEMU on this host's KVM cannot start a vCPU of the model at all
+ * (hv_probe.c asked it): refused here, before the host is changed. */
+static int cpu_no_vcpu(struct qemu_build *b, const char *model)
+{
+	cleanup_free char *why =
+		hv_verdict_no_vcpu(&b->h->hv_qemu, &b->h->qemu, model);
+	cleanup_free char *fix =
+		hv_verdict_no_vcpu_fix(&b->h->hv_qemu, &b->h->qemu);
+	cleanup_free char *at = profile_where(b->p, "cpu", "model");
+
+	return vr_errorx(b->err, ENOTSUP, "%s: [cpu] model = %s: %s; %s", at,
+			 model, why, fix);
+}
+
 static int add_cpu(struct qemu_build *b)
 {
 	const struct profile_cpu *c = &b->p->cpu;
@@ -143,6 +157,8 @@ static int add_cpu(struct qemu_build *b)
 
 	if (r)
 		return r;
+	if (!tcg && b->h->hv_qemu.state == HV_QEMU_NO_VCPU)
+		return cpu_no_vcpu(b, model);
 	if (tcg && !strcmp(model, "host")) {
 		strv_add(b->warnings, "accel = tcg cannot run [cpu] model = "
 				      "host: using 'max'");

@@ -210,6 +210,19 @@ static void set_hyperv(struct qemu_refusal *r, const char *feature)
 			 "enlightenments");
 }
 
+/* KVM refuses an MSR that is no Hyper-V one while QEMU sets up a vCPU: a
+ * register the CPU model has QEMU set (IA32_ARCH_CAPABILITIES, which -cpu
+ * host and max copy from a host that is itself a VM). */
+static void set_cpu_model(struct qemu_refusal *r)
+{
+	snprintf(r->origin, sizeof(r->origin), "cpu model");
+	snprintf(r->hint, sizeof(r->hint),
+		 "this host's KVM refuses a CPU register (MSR) QEMU sets up "
+		 "for that model: set [cpu] model to a named one "
+		 "(`qemu-system-x86_64 -cpu help` lists them), or [vm] accel "
+		 "= tcg");
+}
+
 /* One line of QEMU's output: true and *r filled when it is an error that
  * leads to a profile section. */
 static bool line_refusal(const struct strv *argv, const struct strv *origin,
@@ -228,9 +241,13 @@ static bool line_refusal(const struct strv *argv, const struct strv *origin,
 		at = by_token(argv, origin, m);
 	from = at >= 0 && (size_t)at < origin->n ? origin->v[at] : NULL;
 	feature = hv_failure(rest, name, sizeof(name));
-	if (feature && (!from || !strcmp(from, "cpu"))) {
+	if ((feature || strstr(rest, "failed to set MSR 0x")) &&
+	    (!from || !strcmp(from, "cpu"))) {
 		snprintf(r->message, sizeof(r->message), "%s", rest);
-		set_hyperv(r, feature);
+		if (feature)
+			set_hyperv(r, feature);
+		else
+			set_cpu_model(r);
 		return true;
 	}
 	if (!from || !*from)
