@@ -38,7 +38,11 @@ static const char profile_text[] = "[vm]\n"			     /* 1 */
 				   "mode = user\n"		     /* 20 */
 				   "\n"				     /* 21 */
 				   "[cpu]\n"			     /* 22 */
-				   "model = host\n";		     /* 23 */
+				   "model = host\n"		     /* 23 */
+				   "\n"				     /* 24 */
+				   "[audio]\n"			     /* 25 */
+				   "backend = pa\n"		     /* 26 */
+				   "runtime-dir = /run/user/1000\n"; /* 27 */
 
 struct fixture {
 	struct profile p;
@@ -68,6 +72,7 @@ static int setup(void **state)
 	fx->h.qemu.path = "/usr/bin/qemu-system-x86_64";
 	paths_vm_build(&fx->p, &fx->paths);
 	placement_plan(&fx->p, &fx->h, &pl);
+	pl.sound_dir = sound_dir(&fx->p); /* as planner_build() does */
 	r = qemu_argv_build(&fx->p, &fx->h, &fx->paths, &pl, &fx->argv,
 			    &fx->origin, &fx->warnings, &err);
 	placement_free(&pl);
@@ -277,14 +282,97 @@ static void test_nothing_and_last(void **state)
 	assert_string_equal(fx->r.origin, "disk.boot file");
 }
 
+/* QEMU 7.2's audio lines: "audio: ...", no name, no option; the
+ * PulseAudio backend's last words run into them, its reason before. */
+static void test_audio_no_server(void **state)
+{
+	cleanup_free char *msg = NULL;
+
+	(void)state;
+	assert_true(find("pulseaudio: pa_context_connect() failed\n"
+			 "pulseaudio: Reason: Connection refused\n"
+			 "pulseaudio: Failed to initialize PA contextaudio: "
+			 "Could not init `pa' audio driver\n"));
+	assert_string_equal(fx->r.origin, "audio runtime-dir");
+	assert_string_equal(fx->r.message, "Could not init `pa' audio driver "
+					   "(Connection refused)");
+	msg = qemu_refusal_describe(&fx->p, &fx->r);
+	assert_non_null(strstr(msg, "QEMU refused [audio] runtime-dir "
+				    "(t.ini:27): Could not init `pa' audio "
+				    "driver (Connection refused); no sound "
+				    "server answers at unix:/run/user/1000/"
+				    "pulse/native: log in as that user"));
+}
+
+/* PulseAudio itself refuses QEMU, root, without its cookie. */
+static void test_audio_denied(void **state)
+{
+	(void)state;
+	assert_true(find("pulseaudio: Wrong context state\n"
+			 "pulseaudio: Reason: Access denied\n"
+			 "pulseaudio: Failed to initialize PA contextaudio: "
+			 "Could not init `pa' audio driver\n"));
+	assert_string_equal(fx->r.message, "Could not init `pa' audio driver "
+					   "(Access denied)");
+	assert_non_null(strstr(fx->r.hint, "that sound server refuses QEMU, "
+					   "which connects as root"));
+}
+
+/* The backend's module is not installed: the backend's line, whatever
+ * the server. */
+static void test_audio_no_module(void **state)
+{
+	cleanup_free char *msg = NULL;
+
+	(void)state;
+	assert_true(find("qemu: module audio-audio-pa not found, do you want "
+			 "to install qemu-system-gui package?\n"
+			 "audio: Unknown audio driver `pa'\n"));
+	assert_string_equal(fx->r.origin, "audio backend");
+	msg = qemu_refusal_describe(&fx->p, &fx->r);
+	assert_non_null(strstr(msg, "QEMU refused [audio] backend (t.ini:26): "
+				    "Unknown audio driver `pa'; this QEMU "
+				    "lacks its pa audio module: install it "
+				    "(Debian, Ubuntu: qemu-system-gui;"));
+}
+
+/* Later QEMUs name the option; no server given: whose to give. */
+static void test_audio_option(void **state)
+{
+	cleanup_free char *opt = option("\"driver\":\"pa\""), *text = NULL;
+	long at = -1;
+
+	(void)state;
+	text = xasprintf("qemu-system-x86_64: %s: Could not init `pa' audio "
+			 "driver\n",
+			 opt);
+	assert_true(find(text));
+	assert_string_equal(fx->r.origin, "audio runtime-dir");
+	assert_string_equal(fx->r.message, "Could not init `pa' audio driver");
+	for (size_t i = 0; i + 1 < fx->argv.n; i++)
+		if (!strcmp(fx->argv.v[i], "-audiodev"))
+			at = (long)i + 1;
+	assert_true(at > 0);
+	free(fx->argv.v[at]);
+	fx->argv.v[at] = xstrdup("{\"id\":\"audio0\",\"driver\":\"pa\"}");
+	assert_true(find("audio: Could not init `pa' audio driver\n"));
+	assert_non_null(strstr(fx->r.hint, "was given no user's sound server: "
+					   "set [audio] runtime-dir"));
+	/* a driver QEMU was not given, or other words, lead nowhere */
+	assert_false(find("audio: Could not init `alsa' audio driver\n"));
+	assert_false(find("audio: Could not init `pa' voice\n"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_origins),     T(test_vfio_timestamped),
-		T(test_disk_format), T(test_file_token),
-		T(test_msr_abort),   T(test_msr_cpu_model),
-		T(test_memory_id),   T(test_nothing_and_last),
+		T(test_origins),	 T(test_vfio_timestamped),
+		T(test_disk_format),	 T(test_file_token),
+		T(test_msr_abort),	 T(test_msr_cpu_model),
+		T(test_memory_id),	 T(test_nothing_and_last),
+		T(test_audio_no_server), T(test_audio_denied),
+		T(test_audio_no_module), T(test_audio_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

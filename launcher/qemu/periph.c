@@ -283,7 +283,10 @@ int qemu_add_audio(struct qemu_build *b)
 	if (server)
 		json_object_object_add(o, "server",
 				       json_object_new_string(server));
+	/* what QEMU says of its backend leads there (qemu/refusal.c) */
+	qb_from(b, a->runtime_dir ? "audio runtime-dir" : "audio backend");
 	qb_json(b, "-audiodev", o);
+	qb_from(b, "audio");
 	o = qb_device(a->model == AUDIO_ICH6_HDA ? "intel-hda"
 						 : "ich9-intel-hda",
 		      "sound0");

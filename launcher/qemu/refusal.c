@@ -4,12 +4,16 @@
 
 #include <ctype.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A token shorter than this ("usb", "qmp") would match ordinary words. */
 #define TOKEN_MIN 4
+/* QEMU 7.2's PulseAudio backend: why it could not connect, on a line of
+ * its own before the failure ("pulseaudio: Reason: Access denied"). */
+#define PA_REASON "pulseaudio: Reason: "
 
 /* The Hyper-V MSRs KVM is asked to set, by the enlightenment that makes
  * QEMU set them (QEMU's hyperv-proto.h). */
@@ -196,6 +200,126 @@ static void set_hint(struct qemu_refusal *r, const char *m)
 		}
 }
 
+/* QEMU's audio backend that did not start: "Could not init `pa' audio
+ * driver" (it cannot reach its sound server) or "Unknown audio driver
+ * `pa'" (its module is not installed). QEMU 7.2 writes them as "audio:
+ * ...", no name, no option, and the PulseAudio backend's last words run
+ * into the first ("pulseaudio: Failed to initialize PA contextaudio:
+ * Could not init ..."): the phrase, and the driver in *drv, else NULL. */
+static const char *audio_failure(const char *m, char *drv, size_t len,
+				 bool *unknown)
+{
+	static const char *const phrases[] = {"Could not init `",
+					      "Unknown audio driver `"};
+	const char *s, *name, *end;
+
+	for (size_t i = 0; i < ARRAY_SIZE(phrases); i++) {
+		s = strstr(m, phrases[i]);
+		if (!s)
+			continue;
+		name = s + strlen(phrases[i]);
+		end = strchr(name, '\'');
+		if (!end || (i == 0 && strncmp(end, "' audio driver", 14)))
+			continue;
+		snprintf(drv, len, "%.*s", (int)(end - name), name);
+		*unknown = i == 1;
+		return s;
+	}
+	return NULL;
+}
+
+/* The -audiodev of that driver: its index in argv (-1: none) and its
+ * server ("" when it has none). */
+static long by_audiodev(const struct strv *argv, const char *drv, char *server,
+			size_t len)
+{
+	json_object *o, *v;
+	long at = -1;
+
+	server[0] = '\0';
+	for (size_t i = 1; at < 0 && i + 1 < argv->n; i++) {
+		if (strcmp(argv->v[i], "-audiodev") || argv->v[i + 1][0] != '{')
+			continue;
+		o = json_tokener_parse(argv->v[i + 1]);
+		if (o && json_object_object_get_ex(o, "driver", &v) &&
+		    !strcmp(json_object_get_string(v), drv)) {
+			at = (long)i + 1;
+			if (json_object_object_get_ex(o, "server", &v))
+				snprintf(server, len, "%s",
+					 json_object_get_string(v));
+		}
+		json_object_put(o);
+	}
+	return at;
+}
+
+/* What to do when the backend drv did not start; reason: the PulseAudio
+ * backend's ("Access denied"), "" when none. */
+static void audio_hint(struct qemu_refusal *r, const char *drv, bool unknown,
+		       const char *server, const char *reason)
+{
+	bool pa = !strcmp(drv, "pa");
+
+	r->hint[0] = '\0';
+	if (unknown)
+		snprintf(r->hint, sizeof(r->hint),
+			 "this QEMU lacks its %s audio module: install it "
+			 "(Debian, Ubuntu: qemu-system-gui; Fedora, Arch: "
+			 "qemu-audio-%s) or choose another backend",
+			 drv, drv);
+	else if (pa && strstr(reason, "Access denied"))
+		snprintf(r->hint, sizeof(r->hint),
+			 "that sound server refuses QEMU, which connects as "
+			 "root even with [vm] run-as: PulseAudio admits only "
+			 "its own user (vmrun(1), ENVIRONMENT, says how to "
+			 "let QEMU in); PipeWire's pulse server admits it");
+	else if (pa && *server)
+		snprintf(r->hint, sizeof(r->hint),
+			 "no sound server answers at %s: log in as that user "
+			 "with PipeWire or PulseAudio running, or set [audio] "
+			 "runtime-dir to the folder of one (`vmrun doctor` "
+			 "checks)",
+			 server);
+	else if (pa)
+		snprintf(r->hint, sizeof(r->hint),
+			 "QEMU runs as root and was given no user's sound "
+			 "server: set [audio] runtime-dir or [vm] run-as, or "
+			 "run vmrun through sudo as that user (`vmrun doctor` "
+			 "checks)");
+	else if (!strcmp(drv, "pipewire"))
+		snprintf(r->hint, sizeof(r->hint),
+			 "no PipeWire server answers in QEMU's "
+			 "PIPEWIRE_RUNTIME_DIR (`vmrun --dry-run` shows it, "
+			 "when a user's was found): log in as that user with "
+			 "PipeWire running, or set [audio] runtime-dir");
+}
+
+/* An audio backend that did not start, named in m (rest: after the
+ * option QEMU names, if it names one): true and *r filled. */
+static bool audio_refusal(const struct strv *argv, const struct strv *origin,
+			  const char *rest, const char *reason,
+			  struct qemu_refusal *r)
+{
+	char drv[32], server[PATH_MAX];
+	const char *m;
+	bool unknown;
+	long at;
+
+	m = audio_failure(rest, drv, sizeof(drv), &unknown);
+	if (!m)
+		return false;
+	at = by_audiodev(argv, drv, server, sizeof(server));
+	if (at < 0 || (size_t)at >= origin->n || !*origin->v[at])
+		return false;
+	/* a missing module is the backend's, wherever the server is */
+	snprintf(r->origin, sizeof(r->origin), "%s",
+		 unknown ? "audio backend" : origin->v[at]);
+	snprintf(r->message, sizeof(r->message), "%s%s%s%s", m,
+		 *reason ? " (" : "", reason, *reason ? ")" : "");
+	audio_hint(r, drv, unknown, server, reason);
+	return true;
+}
+
 static void set_hyperv(struct qemu_refusal *r, const char *feature)
 {
 	snprintf(r->origin, sizeof(r->origin), "hyperv enlightenments");
@@ -226,7 +350,8 @@ static void set_cpu_model(struct qemu_refusal *r)
 /* One line of QEMU's output: true and *r filled when it is an error that
  * leads to a profile section. */
 static bool line_refusal(const struct strv *argv, const struct strv *origin,
-			 const char *line, struct qemu_refusal *r)
+			 const char *line, const char *reason,
+			 struct qemu_refusal *r)
 {
 	const char *m = skip_program(skip_stamp(line), argv->v[0]);
 	const char *rest = m, *feature, *from;
@@ -237,6 +362,8 @@ static bool line_refusal(const struct strv *argv, const struct strv *origin,
 	/* warn_report(): "warning: " after the option, if any */
 	if (!strncmp(rest, "warning: ", 9) || !strncmp(rest, "info: ", 6))
 		return false;
+	if (audio_refusal(argv, origin, rest, reason, r))
+		return true;
 	if (at < 0)
 		at = by_token(argv, origin, m);
 	from = at >= 0 && (size_t)at < origin->n ? origin->v[at] : NULL;
@@ -264,14 +391,20 @@ bool qemu_refusal_find(const struct strv *argv, const struct strv *origin,
 	cleanup_free char *copy = xstrdup(text);
 	struct qemu_refusal r;
 	bool found = false;
-	char *save = NULL;
+	char *save = NULL, reason[128] = "";
+	const char *m;
 
 	if (!argv->n)
 		return false;
 	for (char *l = strtok_r(copy, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
 		l[strcspn(l, "\r")] = '\0';
-		if (line_refusal(argv, origin, l, &r)) {
+		/* QEMU 7.2's PulseAudio backend, why it did not connect */
+		m = skip_stamp(l);
+		if (!strncmp(m, PA_REASON, strlen(PA_REASON)))
+			snprintf(reason, sizeof(reason), "%s",
+				 m + strlen(PA_REASON));
+		if (line_refusal(argv, origin, l, reason, &r)) {
 			*out = r;
 			found = true;
 		}
