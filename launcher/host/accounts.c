@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static bool real_root(void)
 {
@@ -68,4 +69,16 @@ char *host_group_name(gid_t gid)
 	}
 	gr = getgrgid(gid);
 	return gr ? xstrdup(gr->gr_name) : xasprintf("%u", (unsigned)gid);
+}
+
+char *host_user_runtime_dir(uid_t uid)
+{
+	char *abs = xasprintf("/run/user/%u", (unsigned)uid);
+	cleanup_free char *path = hostfs_path(abs);
+	struct stat st;
+
+	if (uid && !lstat(path, &st) && S_ISDIR(st.st_mode) && st.st_uid == uid)
+		return abs;
+	free(abs);
+	return NULL;
 }

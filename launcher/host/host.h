@@ -17,6 +17,9 @@
 bool host_group_find(const char *name, gid_t *gid);
 /* The name of group gid, or its number; malloc'd. */
 char *host_group_name(gid_t gid);
+/* "/run/user/UID" when it is uid's own folder under the host root (not a
+ * link, not root's), else NULL; malloc'd. */
+char *host_user_runtime_dir(uid_t uid);
 
 /* hostfs.c: every host path goes through the host root (VMRUN_ROOT or
  * --root), so tests run vmrun against a fake tree built from a fixture. */

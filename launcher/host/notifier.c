@@ -21,17 +21,19 @@
  * (neither a link), or false. */
 static bool bus_ok(uid_t uid)
 {
-	cleanup_free char *dir = NULL, *bus = NULL, *abs = NULL;
+	cleanup_free char *abs = host_user_runtime_dir(uid), *bus = NULL;
 	struct stat st;
 
-	abs = xasprintf("/run/user/%u", (unsigned)uid);
-	dir = hostfs_path(abs);
-	bus = xasprintf("%s/bus", dir);
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid ||
-	    lstat(bus, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_uid != uid) {
+	if (abs) {
+		cleanup_free char *dir = hostfs_path(abs);
+
+		bus = xasprintf("%s/bus", dir);
+	}
+	if (!bus || lstat(bus, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+	    st.st_uid != uid) {
 		log_debug("desktop notification: user %u has no session bus "
-			  "(%s/bus)",
-			  (unsigned)uid, abs);
+			  "(/run/user/%u/bus)",
+			  (unsigned)uid, (unsigned)uid);
 		return false;
 	}
 	return true;

@@ -10,23 +10,18 @@
 #include "base/base.h"
 
 #include <pwd.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-/* /run/user/UID when it is uid's own folder (not a link), else NULL. */
+/* /run/user/UID when it is uid's own folder, else NULL. */
 static char *user_dir(uid_t uid)
 {
-	char *abs = xasprintf("/run/user/%u", (unsigned)uid);
-	cleanup_free char *path = hostfs_path(abs);
-	struct stat st;
+	char *dir = host_user_runtime_dir(uid);
 
-	if (uid && !lstat(path, &st) && S_ISDIR(st.st_mode) && st.st_uid == uid)
-		return abs;
-	log_debug("[audio]: %s is not user %u's runtime folder", abs,
-		  (unsigned)uid);
-	free(abs);
-	return NULL;
+	if (!dir)
+		log_debug("[audio]: /run/user/%u is not user %u's runtime "
+			  "folder",
+			  (unsigned)uid, (unsigned)uid);
+	return dir;
 }
 
 char *sound_dir(const struct profile *p)
